@@ -29,11 +29,29 @@ public static class TestPaths
     /// <summary>A file or folder under <see cref="SharedData"/>; skips the calling test with a clear message where it is absent.</summary>
     public static string RequireSharedData(string relativePath)
     {
-        Skip.If(SharedData is null,
-            $"The shared data folder was not found: set {SharedDataVariable} or place it at ../shared/data beside the repo.");
+        string? fromEnvironment = Environment.GetEnvironmentVariable(SharedDataVariable);
+        Skip.If(SharedData is null, string.IsNullOrEmpty(fromEnvironment)
+            ? $"The shared data folder was not found: set {SharedDataVariable} or place it at ../shared/data beside the repo."
+            : $"{SharedDataVariable} names '{fromEnvironment}', which is not a folder.");
         string path = Path.Combine(SharedData!, relativePath);
         Skip.IfNot(File.Exists(path) || Directory.Exists(path), $"'{relativePath}' is absent from the shared data folder {SharedData}.");
         return path;
+    }
+
+    /// <summary>The repository root: the first folder above the test binaries that holds Microsoft.ML.PTuning.sln.</summary>
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    private static string FindRepoRoot()
+    {
+        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Microsoft.ML.PTuning.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No folder above {AppContext.BaseDirectory} holds Microsoft.ML.PTuning.sln.");
     }
 
     private static string? FindSharedData()
