@@ -1,10 +1,11 @@
 using System.Text.Json;
 using Microsoft.ML.Data;
+using Microsoft.ML.PTuning.Data;
 using Xunit;
 
 namespace Microsoft.ML.PTuning.Tests.Data;
 
-/// <summary>ML.NET's own text loader reads quoted <c>text,label</c> CSV files such as banking77 correctly.</summary>
+/// <summary>ML.NET's own text loader, as <see cref="TextLabelCsv"/> sets it up, reads quoted <c>text,label</c> CSV files such as banking77 correctly.</summary>
 public class Banking77CsvTests
 {
     private sealed class Row
@@ -14,23 +15,12 @@ public class Banking77CsvTests
         public string Category { get; set; } = "";
     }
 
-    private static TextLoader.Options CsvOptions(bool readMultilines) => new()
-    {
-        Separators = new[] { ',' },
-        HasHeader = true,
-        AllowQuoting = true,
-        ReadMultilines = readMultilines,
-        Columns = new[]
-        {
-            new TextLoader.Column("Text", DataKind.String, 0),
-            new TextLoader.Column("Category", DataKind.String, 1),
-        },
-    };
-
     private static Row[] Load(string path, bool readMultilines)
     {
         var mlContext = new MLContext(seed: 1);
-        IDataView data = mlContext.Data.LoadFromTextFile(path, CsvOptions(readMultilines));
+        TextLoader.Options options = TextLabelCsv.Options("Text", "Category");
+        options.ReadMultilines = readMultilines;
+        IDataView data = mlContext.Data.LoadFromTextFile(path, options);
         return mlContext.Data.CreateEnumerable<Row>(data, reuseRowObject: false).ToArray();
     }
 
@@ -72,6 +62,14 @@ public class Banking77CsvTests
         Assert.Equal(withLineBreak, read.Count(r => r.Text.Contains('\n')));
         Assert.Equal(withComma, read.Count(r => r.Text.Contains(',')));
         Assert.Equal(characters, read.Sum(r => (long)r.Text.Length));
+    }
+
+    [Fact]
+    public void AMissingFileIsNamed()
+    {
+        string path = Path.Combine(TestPaths.NewTempFolder("csv"), "absent.csv");
+        var error = Assert.Throws<FileNotFoundException>(() => TextLabelCsv.Load(new MLContext(seed: 1), path));
+        Assert.Contains(path, error.Message);
     }
 
     [SkippableFact]

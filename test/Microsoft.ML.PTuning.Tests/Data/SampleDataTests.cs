@@ -1,4 +1,3 @@
-using Microsoft.ML.Data;
 using Microsoft.ML.PTuning.Data;
 using Xunit;
 
@@ -20,14 +19,7 @@ public class SampleDataTests
     public void IntentsHaveEightBalancedIntentsOfDistinctTexts()
     {
         var mlContext = new MLContext(seed: 1);
-        IDataView data = mlContext.Data.LoadFromTextFile(SampleFile("intents.csv"), new TextLoader.Options
-        {
-            Separators = new[] { ',' },
-            HasHeader = true,
-            AllowQuoting = true,
-            ReadMultilines = true,
-            Columns = new[] { new TextLoader.Column("Text", DataKind.String, 0), new TextLoader.Column("Intent", DataKind.String, 1) },
-        });
+        IDataView data = TextLabelCsv.Load(mlContext, SampleFile("intents.csv"), "Text", "Intent");
         IntentRow[] rows = mlContext.Data.CreateEnumerable<IntentRow>(data, reuseRowObject: false).ToArray();
 
         var byIntent = rows.GroupBy(r => r.Intent).ToDictionary(g => g.Key, g => g.Count());
