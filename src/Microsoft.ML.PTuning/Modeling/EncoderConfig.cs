@@ -214,46 +214,24 @@ public sealed record EncoderConfig
             throw new InvalidDataException($"{source}: {key} must be in [0, 1), got {value.ToString(CultureInfo.InvariantCulture)}.");
     }
 
-    private static JsonNode? Value(JsonObject root, string key) =>
-        root.TryGetPropertyValue(key, out var node) ? node : null;
+    private static string? ReadString(JsonObject root, string key, string source) =>
+        Read(root, key, source, "a string", e => e.ValueKind == JsonValueKind.String ? e.GetString() : null);
 
-    private static string? ReadString(JsonObject root, string key, string source)
-    {
-        var node = Value(root, key);
-        if (node is null)
-            return null;
-        if (node is JsonValue v && v.TryGetValue(out string? s))
-            return s;
-        throw new InvalidDataException($"{source}: '{key}' must be a string, got {node.ToJsonString()}.");
-    }
+    private static int? ReadInt(JsonObject root, string key, string source) =>
+        Read(root, key, source, "an integer", e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int i) ? i : (int?)null);
 
-    private static int? ReadInt(JsonObject root, string key, string source)
-    {
-        var node = Value(root, key);
-        if (node is null)
-            return null;
-        if (node is JsonValue v && v.TryGetValue(out JsonElement e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int i))
-            return i;
-        throw new InvalidDataException($"{source}: '{key}' must be an integer, got {node.ToJsonString()}.");
-    }
+    private static double? ReadDouble(JsonObject root, string key, string source) =>
+        Read(root, key, source, "a number", e => e.ValueKind == JsonValueKind.Number ? e.GetDouble() : (double?)null);
 
-    private static double? ReadDouble(JsonObject root, string key, string source)
-    {
-        var node = Value(root, key);
-        if (node is null)
-            return null;
-        if (node is JsonValue v && v.TryGetValue(out JsonElement e) && e.ValueKind == JsonValueKind.Number)
-            return e.GetDouble();
-        throw new InvalidDataException($"{source}: '{key}' must be a number, got {node.ToJsonString()}.");
-    }
+    private static bool ReadBool(JsonObject root, string key, string source) =>
+        Read(root, key, source, "true or false", e => e.ValueKind is JsonValueKind.True or JsonValueKind.False ? e.GetBoolean() : (bool?)null) ?? false;
 
-    private static bool ReadBool(JsonObject root, string key, string source)
+    // Absent or JSON null → null; a value <paramref name="convert"/> rejects (returns null for) → an error naming the key.
+    private static T? Read<T>(JsonObject root, string key, string source, string expected, Func<JsonElement, T?> convert)
     {
-        var node = Value(root, key);
-        if (node is null)
-            return false;
-        if (node is JsonValue v && v.TryGetValue(out JsonElement e) && e.ValueKind is JsonValueKind.True or JsonValueKind.False)
-            return e.GetBoolean();
-        throw new InvalidDataException($"{source}: '{key}' must be true or false, got {node.ToJsonString()}.");
+        if (!root.TryGetPropertyValue(key, out JsonNode? node) || node is null)
+            return default;
+        T? value = node is JsonValue v && v.TryGetValue(out JsonElement element) ? convert(element) : default;
+        return value ?? throw new InvalidDataException($"{source}: '{key}' must be {expected}, got {node.ToJsonString()}.");
     }
 }

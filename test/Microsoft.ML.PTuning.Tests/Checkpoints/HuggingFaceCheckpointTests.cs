@@ -18,6 +18,18 @@ public class HuggingFaceCheckpointTests
             Assert.True(p.eq(source[name]).all().item<bool>(), $"{name} differs");
     }
 
+    // Writes a tiny RoBERTa checkpoint, edited, and returns the error loading it into an encoder gives.
+    private static InvalidDataException LoadingFails(Action<Dictionary<string, Tensor>> edit)
+    {
+        EncoderConfig config = TinyEncoders.Roberta();
+        using var source = TinyEncoders.Random(config, seed: 64);
+        var tensors = TinyEncoders.StateWithPrefix(source, "roberta.");
+        edit(tensors);
+        string folder = TinyEncoders.WriteCheckpoint(TestPaths.NewTempFolder("ckpt"), config, tensors);
+        using HuggingFaceCheckpoint checkpoint = HuggingFaceCheckpoint.Load(folder);
+        return Assert.Throws<InvalidDataException>(() => checkpoint.CreateEncoder());
+    }
+
     [Fact]
     public void RobertaTaskCheckpointWithPrefixLoadsByNameAndReportsWhatItIgnored()
     {
@@ -152,14 +164,7 @@ public class HuggingFaceCheckpointTests
     [Fact]
     public void ShapeMismatchNamesTheTensorAndBothShapes()
     {
-        EncoderConfig config = TinyEncoders.Roberta();
-        using var source = TinyEncoders.Random(config, seed: 64);
-        var tensors = TinyEncoders.StateWithPrefix(source, "roberta.");
-        tensors["roberta.encoder.layer.1.intermediate.dense.weight"] = torch.zeros(48, 32);
-        string folder = TinyEncoders.WriteCheckpoint(TestPaths.NewTempFolder("ckpt"), config, tensors);
-
-        using HuggingFaceCheckpoint checkpoint = HuggingFaceCheckpoint.Load(folder);
-        var e = Assert.Throws<InvalidDataException>(() => checkpoint.CreateEncoder());
+        var e = LoadingFails(tensors => tensors["roberta.encoder.layer.1.intermediate.dense.weight"] = torch.zeros(48, 32));
         Assert.Contains("roberta.encoder.layer.1.intermediate.dense.weight", e.Message);
         Assert.Contains("[48, 32]", e.Message);
         Assert.Contains("[64, 32]", e.Message);
@@ -168,16 +173,12 @@ public class HuggingFaceCheckpointTests
     [Fact]
     public void MissingTensorsAreAllListed()
     {
-        EncoderConfig config = TinyEncoders.Roberta();
-        using var source = TinyEncoders.Random(config, seed: 65);
-        var tensors = TinyEncoders.StateWithPrefix(source, "roberta.");
-        tensors.Remove("roberta.embeddings.LayerNorm.bias");
-        tensors.Remove("roberta.encoder.layer.0.attention.self.value.weight");
-        tensors.Remove("roberta.encoder.layer.1.output.dense.bias");
-        string folder = TinyEncoders.WriteCheckpoint(TestPaths.NewTempFolder("ckpt"), config, tensors);
-
-        using HuggingFaceCheckpoint checkpoint = HuggingFaceCheckpoint.Load(folder);
-        var e = Assert.Throws<InvalidDataException>(() => checkpoint.CreateEncoder());
+        var e = LoadingFails(tensors =>
+        {
+            tensors.Remove("roberta.embeddings.LayerNorm.bias");
+            tensors.Remove("roberta.encoder.layer.0.attention.self.value.weight");
+            tensors.Remove("roberta.encoder.layer.1.output.dense.bias");
+        });
         Assert.Contains("3 tensor(s)", e.Message);
         Assert.Contains("roberta.embeddings.LayerNorm.bias", e.Message);
         Assert.Contains("roberta.encoder.layer.0.attention.self.value.weight", e.Message);
