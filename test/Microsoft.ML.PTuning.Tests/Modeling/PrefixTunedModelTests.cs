@@ -224,6 +224,22 @@ public class PrefixTunedModelTests
     }
 
     [Fact]
+    public void MovingTheModelMovesTheSharedBackboneWithIt()
+    {
+        EncoderConfig config = TinyEncoders.Bert();
+        using var backbone = TinyEncoders.Random(config, seed: 52);
+        using var model = new PrefixTunedModel(backbone, TaskKind.TokenClassification, 3, prefixLength: 2);
+        model.to(ScalarType.Float64);
+        Assert.All(backbone.parameters(), p => Assert.Equal(ScalarType.Float64, p.dtype));
+        Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float64, p.dtype));
+        model.eval();
+        using var scope = torch.NewDisposeScope();
+        var (ids, mask) = TinyEncoders.PaddedBatch(config, seed: 53, 4, 2);
+        using (torch.no_grad())
+            Assert.Equal(ScalarType.Float64, model.forward(ids, mask, null).dtype);
+    }
+
+    [Fact]
     public void BertSequenceHeadNeedsThePooler()
     {
         using var backbone = TinyEncoders.Random(TinyEncoders.Bert(), seed: 51, addPoolingLayer: false);
