@@ -1,0 +1,206 @@
+using System.Collections;
+using System.Security.Cryptography;
+using Microsoft.ML.PTuning.Modeling;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.PTuning.Checkpoints;
+
+/// <summary>
+/// A Hugging Face model folder loaded into memory: <c>config.json</c> and the weights of <c>model.safetensors</c>
+/// (preferred) or <c>pytorch_model.bin</c>, with the weight file's SHA-256.
+/// </summary>
+/// <remarks>Owns its tensors (CPU); dispose it once its weights are loaded into an encoder.</remarks>
+public sealed class HuggingFaceCheckpoint : IDisposable
+{
+    /// <summary>The configuration file name.</summary>
+    public const string ConfigFileName = "config.json";
+
+    /// <summary>The weight files looked for, in order of preference.</summary>
+    public static IReadOnlyList<string> WeightFileNames { get; } = ["model.safetensors", "pytorch_model.bin"];
+
+    // Task models store the encoder under their base-model prefix (RobertaFor*, BertFor*); bare models have none.
+    private static readonly string[] BaseModelPrefixes = ["roberta.", "bert."];
+
+    private readonly Dictionary<string, Tensor> _tensors;
+
+    private HuggingFaceCheckpoint(EncoderConfig config, string configPath, Dictionary<string, Tensor> tensors, string weightsPath, string sha256)
+    {
+        Config = config;
+        ConfigPath = configPath;
+        _tensors = tensors;
+        WeightsPath = weightsPath;
+        WeightsSha256 = sha256;
+    }
+
+    /// <summary>The encoder configuration from <c>config.json</c>.</summary>
+    public EncoderConfig Config { get; }
+
+    /// <summary>Full path of <c>config.json</c>.</summary>
+    public string ConfigPath { get; }
+
+    /// <summary>Every tensor of the weight file, under the names the file uses.</summary>
+    public IReadOnlyDictionary<string, Tensor> Tensors => _tensors;
+
+    /// <summary>Lower-case hex SHA-256 of the weight file, computed once when loading.</summary>
+    public string WeightsSha256 { get; }
+
+    /// <summary>Full path of the weight file that was read.</summary>
+    public string WeightsPath { get; }
+
+    /// <summary>Reads <c>config.json</c> and the weights from <paramref name="folder"/>.</summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException">config.json or every weight file is missing (the message lists what was looked for).</exception>
+    /// <exception cref="InvalidDataException">The configuration or weight file cannot be read.</exception>
+    public static HuggingFaceCheckpoint Load(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        string root = Path.GetFullPath(folder);
+        if (!Directory.Exists(root))
+            throw new DirectoryNotFoundException($"Model folder '{root}' does not exist.");
+
+        string configPath = Path.Combine(root, ConfigFileName);
+        if (!File.Exists(configPath))
+            throw new FileNotFoundException($"Model folder '{root}' has no {ConfigFileName}.", configPath);
+        EncoderConfig config = EncoderConfig.Load(configPath);
+
+        string? weightsPath = WeightFileNames.Select(name => Path.Combine(root, name)).FirstOrDefault(File.Exists);
+        if (weightsPath is null)
+        {
+            string sharded = File.Exists(Path.Combine(root, "model.safetensors.index.json")) || File.Exists(Path.Combine(root, "pytorch_model.bin.index.json"))
+                ? " Sharded checkpoints (*.index.json) are not supported; save the model unsharded."
+                : "";
+            throw new FileNotFoundException(
+                $"Model folder '{root}' has no weight file; looked for {string.Join(", ", WeightFileNames)}.{sharded}",
+                Path.Combine(root, WeightFileNames[0]));
+        }
+
+        string sha256 = HashFile(weightsPath);
+        Dictionary<string, Tensor> tensors = ReadWeights(weightsPath);
+        return new HuggingFaceCheckpoint(config, configPath, tensors, weightsPath, sha256);
+    }
+
+    /// <summary>
+    /// A new encoder with this checkpoint's weights. It has a pooler when the file has one, and always for BERT (whose
+    /// classification head needs it; a pooler absent from the file keeps its random initialisation, as in HF).
+    /// </summary>
+    public TransformerEncoder CreateEncoder(Action<string>? log = null)
+    {
+        bool filePooler = _tensors.Keys.Any(k => StripBasePrefix(k).StartsWith("pooler.", StringComparison.Ordinal));
+        var encoder = new TransformerEncoder(Config, addPoolingLayer: filePooler || !Config.IsRoberta);
+        try
+        {
+            LoadInto(encoder, log);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
+        return encoder;
+    }
+
+    /// <summary>
+    /// Copies the checkpoint's weights into <paramref name="encoder"/>, matching names with or without the
+    /// <c>roberta.</c>/<c>bert.</c> prefix (old <c>LayerNorm.gamma</c>/<c>beta</c> names too). Tensors the encoder has no
+    /// use for (<c>lm_head.*</c>, <c>cls.*</c>, <c>classifier.*</c>, buffers) are ignored and reported to <paramref name="log"/>;
+    /// a pooler missing from the file keeps its initialisation (reported too).
+    /// </summary>
+    /// <exception cref="InvalidDataException">Tensors the encoder needs are missing (all listed) or have another shape.</exception>
+    public void LoadInto(TransformerEncoder encoder, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        string file = Path.GetFileName(WeightsPath);
+
+        // File name by encoder name; the base-model prefix (if any) is the one under which the embeddings are stored.
+        string basePrefix = BaseModelPrefixes.FirstOrDefault(p => _tensors.ContainsKey(p + "embeddings.word_embeddings.weight")) ?? "";
+        var byEncoderName = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string key in _tensors.Keys)
+        {
+            if (!key.StartsWith(basePrefix, StringComparison.Ordinal))
+                continue;
+            string name = key[basePrefix.Length..];
+            if (name.EndsWith(".gamma", StringComparison.Ordinal))
+                name = name[..^".gamma".Length] + ".weight";
+            else if (name.EndsWith(".beta", StringComparison.Ordinal))
+                name = name[..^".beta".Length] + ".bias";
+            byEncoderName.TryAdd(name, key);
+        }
+
+        var parameters = encoder.named_parameters().ToList();
+        var missing = new List<string>();
+        var poolerMissing = new List<string>();
+        foreach (var (name, parameter) in parameters)
+        {
+            if (!byEncoderName.TryGetValue(name, out string? key))
+            {
+                (name.StartsWith("pooler.", StringComparison.Ordinal) ? poolerMissing : missing).Add(basePrefix + name);
+                continue;
+            }
+            Tensor source = _tensors[key];
+            if (!source.shape.SequenceEqual(parameter.shape))
+                throw new InvalidDataException(
+                    $"{file}: tensor '{key}' has shape [{string.Join(", ", source.shape)}] but the encoder built from " +
+                    $"{ConfigFileName} expects [{string.Join(", ", parameter.shape)}].");
+        }
+        if (missing.Count > 0)
+            throw new InvalidDataException(
+                $"{file} ({WeightsPath}) lacks {missing.Count} tensor(s) the {Config.ModelType} encoder needs: {string.Join(", ", missing)}.");
+
+        using (torch.no_grad())
+        {
+            foreach (var (name, parameter) in parameters)
+            {
+                if (byEncoderName.TryGetValue(name, out string? key))
+                    parameter.copy_(_tensors[key]);
+            }
+        }
+
+        if (poolerMissing.Count > 0)
+            log?.Invoke($"{file}: no pooler weights ({string.Join(", ", poolerMissing)}); the pooler keeps its random initialisation.");
+        var used = parameters.Select(p => p.name).Where(byEncoderName.ContainsKey).Select(n => byEncoderName[n]).ToHashSet(StringComparer.Ordinal);
+        var ignored = _tensors.Keys.Where(k => !used.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        if (ignored.Count > 0)
+            log?.Invoke($"{file}: ignored {ignored.Count} tensor(s) the encoder does not use: {string.Join(", ", ignored)}.");
+    }
+
+    /// <summary>Releases the checkpoint's tensors.</summary>
+    public void Dispose()
+    {
+        foreach (Tensor t in _tensors.Values)
+            t.Dispose();
+        _tensors.Clear();
+    }
+
+    private static string StripBasePrefix(string key) =>
+        BaseModelPrefixes.FirstOrDefault(p => key.StartsWith(p, StringComparison.Ordinal)) is string p ? key[p.Length..] : key;
+
+    private static string HashFile(string path)
+    {
+        using FileStream stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    private static Dictionary<string, Tensor> ReadWeights(string path)
+    {
+        try
+        {
+            if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+                return new Dictionary<string, Tensor>(Safetensors.LoadStateDict(path), StringComparer.Ordinal);
+
+            Hashtable table = PyTorchUnpickler.UnpickleStateDict(path);
+            var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (DictionaryEntry entry in table)
+            {
+                if (entry.Key is string name && entry.Value is Tensor tensor)
+                    tensors[name] = tensor;
+            }
+            return tensors;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"Cannot read weight file '{path}': {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,280 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.PTuning.Modeling;
+
+/// <summary>
+/// A task model: a backbone encoder, the adapter the <see cref="TuningMethod"/> trains (deep prefix, input prompt or
+/// none) and a task head with Hugging Face names.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The backbone is <b>shared, not owned</b>: several models (a sweep's trials) may use one loaded, frozen encoder. It
+/// is therefore not a registered submodule — <c>state_dict()</c>, <c>parameters()</c> and <c>Dispose()</c> cover only the
+/// adapter and head — but <c>train()</c>/<c>eval()</c> and <c>to(device)</c> are forwarded to it, so moving a model
+/// moves the shared backbone in place (every trial then runs on that device). Disposing the model leaves the backbone
+/// alive. For <see cref="TuningMethod.FullFineTuning"/> pass a separate copy (<see cref="TransformerEncoder.Clone"/>),
+/// since its parameters are trained; constructing a model sets the backbone's <c>requires_grad</c> for its method.
+/// </para>
+/// <para>
+/// Dropout on the prefix and in the head is P-Tuning v2's: the encoder's hidden_dropout_prob unless given (the head
+/// prefers the config's classifier_dropout, as HF does).
+/// </para>
+/// </remarks>
+public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor>
+{
+    /// <summary>The adapter-state key of the prefix or prompt table (PEFT's name).</summary>
+    public const string PromptEmbeddingsKey = "prompt_embeddings";
+
+    private PrefixEncoder? _prefixEncoder;
+    private readonly PromptEncoder? _promptEncoder;
+    private readonly TaskHead _head;
+    private readonly TransformerEncoder _backbone;
+
+    /// <summary>Builds the adapter and head for <paramref name="backbone"/> and freezes what the method does not train.</summary>
+    /// <param name="backbone">The encoder; shared (not copied, not disposed).</param>
+    /// <param name="task">Sequence or token classification.</param>
+    /// <param name="numLabels">Number of labels C (≥ 1).</param>
+    /// <param name="method">What to train.</param>
+    /// <param name="prefixLength">Prefix (PrefixTuning) or prompt (PromptTuning) length P ≥ 1; ignored otherwise.</param>
+    /// <param name="prefixProjection">PrefixTuning: reparameterize the prefix through an MLP while training.</param>
+    /// <param name="prefixHiddenSize">Hidden width of that MLP.</param>
+    /// <param name="dropout">Dropout of prefix and head; null for the config's (see remarks).</param>
+    public PrefixTunedModel(
+        TransformerEncoder backbone,
+        TaskKind task,
+        int numLabels,
+        TuningMethod method = TuningMethod.PrefixTuning,
+        int prefixLength = 16,
+        bool prefixProjection = false,
+        int prefixHiddenSize = 512,
+        double? dropout = null)
+        : base(nameof(PrefixTunedModel))
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentOutOfRangeException.ThrowIfLessThan(numLabels, 1);
+        if (!Enum.IsDefined(method))
+            throw new ArgumentOutOfRangeException(nameof(method), method, "Unknown tuning method.");
+        if (!Enum.IsDefined(task))
+            throw new ArgumentOutOfRangeException(nameof(task), task, "Unknown task kind.");
+        bool usesPrefix = method is TuningMethod.PrefixTuning or TuningMethod.PromptTuning;
+        if (usesPrefix && prefixLength < 1)
+            throw new ArgumentOutOfRangeException(nameof(prefixLength), prefixLength, $"{method} needs a prefix length of at least 1.");
+
+        EncoderConfig config = backbone.Config;
+        if (usesPrefix && prefixLength > config.MaxSequenceLength() - 1)
+            throw new ArgumentOutOfRangeException(nameof(prefixLength), prefixLength,
+                $"A prefix of {prefixLength} leaves no room for tokens in max_position_embeddings {config.MaxPositionEmbeddings}.");
+        double adapterDropout = dropout ?? config.HiddenDropoutProb;
+        double headDropout = dropout ?? config.ClassifierDropout ?? config.HiddenDropoutProb;
+
+        _backbone = backbone;
+        Task = task;
+        Method = method;
+        PrefixLength = usesPrefix ? prefixLength : 0;
+
+        if (method == TuningMethod.PrefixTuning)
+            _prefixEncoder = new PrefixEncoder(config, prefixLength, prefixProjection, prefixHiddenSize, adapterDropout);
+        else if (method == TuningMethod.PromptTuning)
+            _promptEncoder = PromptEncoder.FromVocabulary(backbone.WordEmbeddingWeight, prefixLength);
+
+        _head = task == TaskKind.TokenClassification
+            ? new TokenClassificationHead(config.HiddenSize, numLabels, headDropout)
+            : config.IsRoberta
+                ? new RobertaClassificationHead(config.HiddenSize, numLabels, headDropout)
+                : new BertSequenceClassificationHead(backbone, numLabels, headDropout);
+
+        if (_prefixEncoder is not null)
+            register_module("prefix_encoder", _prefixEncoder);
+        if (_promptEncoder is not null)
+            register_module("prompt_encoder", _promptEncoder);
+        register_module("head", _head);
+
+        // Adapter and head follow the backbone's device.
+        Device device = backbone.WordEmbeddingWeight.device;
+        if (device.type != DeviceType.CPU)
+            base._to(device.type, device.index, false);
+
+        bool trainBackbone = method == TuningMethod.FullFineTuning;
+        foreach (Parameter p in backbone.parameters())
+            p.requires_grad = trainBackbone;
+    }
+
+    /// <summary>The encoder (shared; see remarks).</summary>
+    public TransformerEncoder Backbone => _backbone;
+
+    /// <summary>Sequence or token classification.</summary>
+    public TaskKind Task { get; }
+
+    /// <summary>What is trained.</summary>
+    public TuningMethod Method { get; }
+
+    /// <summary>Prefix or prompt length P; 0 for full fine-tuning and linear probe.</summary>
+    public int PrefixLength { get; }
+
+    /// <summary>Number of labels C.</summary>
+    public int NumLabels => _head.NumLabels;
+
+    /// <summary>The deep prefix (PrefixTuning), else null.</summary>
+    public PrefixEncoder? Prefix => _prefixEncoder;
+
+    /// <summary>The input prompt (PromptTuning), else null.</summary>
+    public PromptEncoder? Prompt => _promptEncoder;
+
+    /// <summary>The task head.</summary>
+    public TaskHead Head => _head;
+
+    /// <summary>
+    /// Logits: <c>[B, C]</c> for sequence classification, <c>[B, T, C]</c> for token classification (prompt positions
+    /// removed, so logits line up with <paramref name="inputIds"/>).
+    /// </summary>
+    public override Tensor forward(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds)
+    {
+        using var scope = torch.NewDisposeScope();
+        long batch = inputIds.shape[0];
+        Tensor hidden;
+        if (Method == TuningMethod.LinearProbe)
+        {
+            // Only the head learns: nothing in the encoder needs a graph.
+            using (torch.no_grad())
+                hidden = _backbone.forward(inputIds, attentionMask, tokenTypeIds, null, null);
+        }
+        else
+        {
+            PastKeyValues? prefix = _prefixEncoder?.forward(batch);
+            Tensor? prompt = _promptEncoder?.forward(batch);
+            hidden = _backbone.forward(inputIds, attentionMask, tokenTypeIds, prefix, prompt);
+            if (prompt is not null)
+                hidden = hidden.narrow(1, PrefixLength, inputIds.shape[1]);   // the head reads the real tokens; [CLS] is at P
+        }
+        return _head.forward(hidden).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Exactly the parameters the method trains (pass these to the optimizer).</summary>
+    public IReadOnlyList<Parameter> TrainableParameters()
+    {
+        var list = new List<Parameter>();
+        if (Method == TuningMethod.FullFineTuning)
+            list.AddRange(_backbone.parameters());
+        list.AddRange(parameters());
+        return list;
+    }
+
+    /// <summary>
+    /// Replaces a reparameterized prefix with the flat table its MLP computes (<see cref="PrefixEncoder.Fold"/>): same
+    /// output, no MLP at inference. Parameters change, so build any optimizer afterwards. No-op otherwise.
+    /// </summary>
+    public void FoldPrefix()
+    {
+        if (_prefixEncoder is not { IsReparameterized: true } mlp)
+            return;
+        PrefixEncoder folded = mlp.Fold();
+        register_module("prefix_encoder", null!);   // a null module unregisters the name
+        register_module("prefix_encoder", folded);
+        _prefixEncoder = folded;
+        mlp.Dispose();
+    }
+
+    /// <summary>
+    /// What was trained, as detached CPU copies with Hugging Face / PEFT names: <c>prompt_embeddings</c> (the prefix
+    /// folded to <c>[P, 2·L·H]</c>, or the prompt <c>[P, H]</c>), the head (<c>classifier.*</c>) and, for full
+    /// fine-tuning, the encoder (<c>roberta.*</c> / <c>bert.*</c>).
+    /// </summary>
+    public Dictionary<string, Tensor> AdapterStateDict()
+    {
+        using var _ = torch.no_grad();
+        var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, tensor) in TrainedTensors())
+            state.Add(name, tensor.detach().clone().cpu());
+        return state;
+    }
+
+    /// <summary>
+    /// Loads what <see cref="AdapterStateDict"/> wrote. A reparameterized prefix is folded first (the saved prefix is
+    /// the flat table).
+    /// </summary>
+    /// <exception cref="ArgumentException">Tensors are missing, unexpected, or of the wrong shape (all named).</exception>
+    public void LoadAdapterStateDict(IReadOnlyDictionary<string, Tensor> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        FoldPrefix();
+        var expected = TrainedTensors().ToList();
+        var expectedNames = expected.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+        var missing = expected.Where(e => !state.ContainsKey(e.Name)).Select(e => e.Name).ToList();
+        var unexpected = state.Keys.Where(k => !expectedNames.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        if (missing.Count > 0 || unexpected.Count > 0)
+            throw new ArgumentException(
+                $"The adapter state does not fit this {Method} model." +
+                (missing.Count > 0 ? $" Missing {missing.Count}: {string.Join(", ", missing)}." : "") +
+                (unexpected.Count > 0 ? $" Unexpected {unexpected.Count}: {string.Join(", ", unexpected)}." : ""),
+                nameof(state));
+        foreach (var (name, target) in expected)
+        {
+            Tensor source = state[name];
+            if (!source.shape.SequenceEqual(target.shape))
+                throw new ArgumentException(
+                    $"Adapter tensor '{name}' has shape [{string.Join(", ", source.shape)}]; this model needs [{string.Join(", ", target.shape)}].",
+                    nameof(state));
+        }
+        foreach (var (name, target) in expected)
+        {
+            if (name == PromptEmbeddingsKey && _prefixEncoder is not null)
+                _prefixEncoder.LoadTable(state[name], name);
+            else
+                using (torch.no_grad())
+                    target.copy_(state[name]);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void train(bool train = true)
+    {
+        base.train(train);
+        _backbone.train(train);
+    }
+
+    /// <inheritdoc/>
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking)
+    {
+        _backbone.to(device, dtype, non_blocking);
+        return base._to(device, dtype, non_blocking);
+    }
+
+    /// <inheritdoc/>
+    protected override nn.Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking)
+    {
+        _backbone.to(deviceType, deviceIndex, non_blocking);
+        return base._to(deviceType, deviceIndex, non_blocking);
+    }
+
+    /// <inheritdoc/>
+    protected override nn.Module _to(ScalarType dtype, bool non_blocking)
+    {
+        _backbone.to(dtype, non_blocking);
+        return base._to(dtype, non_blocking);
+    }
+
+    // The backbone is shared: only the adapter and head, registered in the constructor, belong to this module.
+    /// <inheritdoc/>
+    protected override void RegisterComponents()
+    {
+    }
+
+    // Live tensors (not copies) of what was trained, under their adapter-state names; the prefix as its flat table.
+    private IEnumerable<(string Name, Tensor Tensor)> TrainedTensors()
+    {
+        if (_prefixEncoder is not null)
+            yield return (PromptEmbeddingsKey, _prefixEncoder.Table());
+        if (_promptEncoder is not null)
+            yield return (PromptEmbeddingsKey, _promptEncoder.Table);
+        foreach (var (name, parameter) in _head.HuggingFaceParameters())
+            yield return (name, parameter);
+        if (Method == TuningMethod.FullFineTuning)
+        {
+            string prefix = _backbone.Config.IsRoberta ? "roberta." : "bert.";
+            foreach (var (name, parameter) in _backbone.named_parameters())
+                yield return (prefix + name, parameter);
+        }
+    }
+}
