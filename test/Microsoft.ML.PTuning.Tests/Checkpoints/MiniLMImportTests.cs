@@ -1,3 +1,4 @@
+using Microsoft.ML.PTuning.Samples;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;

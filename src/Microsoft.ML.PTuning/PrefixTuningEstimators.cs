@@ -1,0 +1,105 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML.PTuning;
+
+/// <summary>
+/// Trains a prefix-tuned text classifier (single sentences or pairs). Create it with
+/// <c>mlContext.Transforms.Text.PrefixTuning(new PrefixTuningTextClassificationOptions { ... })</c>.
+/// </summary>
+public sealed class PrefixTuningTextClassificationEstimator : IEstimator<PrefixTuningTransformer>
+{
+    private readonly IHost _host;
+
+    internal PrefixTuningTextClassificationEstimator(IHostEnvironment env, PrefixTuningTextClassificationOptions options)
+    {
+        _host = env.Register(nameof(PrefixTuningTextClassificationEstimator));
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+    }
+
+    /// <summary>The options this estimator trains with.</summary>
+    public PrefixTuningTextClassificationOptions Options { get; }
+
+    /// <inheritdoc/>
+    public PrefixTuningTransformer Fit(IDataView input) => EstimatorCore.Fit(_host, Options, input);
+
+    /// <inheritdoc/>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        Options.Validate();
+        var label = EstimatorCore.RequireColumn(inputSchema, Options.LabelColumnName, nameof(Options.LabelColumnName),
+            c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.IsKey, "a key (use MapValueToKey)");
+        EstimatorCore.RequireColumn(inputSchema, Options.Sentence1ColumnName, nameof(Options.Sentence1ColumnName),
+            c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is TextDataViewType, "Text (String)");
+        if (Options.Sentence2ColumnName != null)
+            EstimatorCore.RequireColumn(inputSchema, Options.Sentence2ColumnName, nameof(Options.Sentence2ColumnName),
+                c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is TextDataViewType, "Text (String)");
+        return EstimatorCore.WithColumns(inputSchema,
+            new SchemaShape.Column(Options.PredictionColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, label.Annotations),
+            new SchemaShape.Column(Options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false));
+    }
+}
+
+/// <summary>
+/// Trains a prefix-tuned token classifier (named-entity recognition). Create it with
+/// <c>mlContext.Transforms.Text.PrefixTuning(new PrefixTuningTokenClassificationOptions { ... })</c>.
+/// </summary>
+public sealed class PrefixTuningTokenClassificationEstimator : IEstimator<PrefixTuningTransformer>
+{
+    private readonly IHost _host;
+
+    internal PrefixTuningTokenClassificationEstimator(IHostEnvironment env, PrefixTuningTokenClassificationOptions options)
+    {
+        _host = env.Register(nameof(PrefixTuningTokenClassificationEstimator));
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+    }
+
+    /// <summary>The options this estimator trains with.</summary>
+    public PrefixTuningTokenClassificationOptions Options { get; }
+
+    /// <inheritdoc/>
+    public PrefixTuningTransformer Fit(IDataView input) => EstimatorCore.Fit(_host, Options, input);
+
+    /// <inheritdoc/>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        Options.Validate();
+        var label = EstimatorCore.RequireColumn(inputSchema, Options.LabelColumnName, nameof(Options.LabelColumnName),
+            c => c.Kind == SchemaShape.Column.VectorKind.VariableVector && c.IsKey, "a variable-length vector of keys (MapValueToKey over string[])");
+        EstimatorCore.RequireColumn(inputSchema, Options.SentenceColumnName, nameof(Options.SentenceColumnName),
+            c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is TextDataViewType, "Text (String)");
+        return EstimatorCore.WithColumns(inputSchema,
+            new SchemaShape.Column(Options.PredictionColumnName, SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.UInt32, true, label.Annotations));
+    }
+}
+
+/// <summary>What both estimators share: the fit itself and schema-shape plumbing.</summary>
+internal static class EstimatorCore
+{
+    public static PrefixTuningTransformer Fit(IHost host, PrefixTuningOptions options, IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var channel = host.Start("Fit");
+        using var session = TrainingSession.Start(host, options, input, message => channel.Info(message));
+        session.Trainer.Run();
+        return session.Finish();
+    }
+
+    public static SchemaShape.Column RequireColumn(SchemaShape schema, string name, string optionName,
+        Func<SchemaShape.Column, bool> isValid, string expected)
+    {
+        if (!schema.TryFindColumn(name, out var column))
+            throw new ArgumentOutOfRangeException(optionName, $"Column '{name}' ({optionName}) was not found in the input schema.");
+        if (!isValid(column))
+            throw new ArgumentOutOfRangeException(optionName, $"Column '{name}' ({optionName}) must be {expected}, but is {column.GetTypeString()}.");
+        return column;
+    }
+
+    public static SchemaShape WithColumns(SchemaShape input, params SchemaShape.Column[] added)
+    {
+        var columns = input.ToDictionary(c => c.Name);
+        foreach (var column in added)
+            columns[column.Name] = column;
+        return new SchemaShape(columns.Values);
+    }
+}

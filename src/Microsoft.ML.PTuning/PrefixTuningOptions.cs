@@ -1,0 +1,165 @@
+using Microsoft.ML.SearchSpace;
+
+namespace Microsoft.ML.PTuning;
+
+/// <summary>
+/// Options shared by prefix-tuned text and token classification. Defaults follow P-Tuning v2 (Liu et al., 2022) and
+/// its run scripts where they apply to a frozen backbone; the tunable ones carry ML.NET search-space attributes,
+/// which <see cref="PrefixTuningSweeper"/> reads as its default search space.
+/// </summary>
+public abstract class PrefixTuningOptions
+{
+    /// <summary>
+    /// A Hugging Face model folder: <c>config.json</c>, <c>model.safetensors</c> or <c>pytorch_model.bin</c>, and the
+    /// tokenizer files (<c>vocab.txt</c> for BERT; <c>vocab.json</c> + <c>merges.txt</c> for RoBERTa). Required.
+    /// </summary>
+    public string? BaseModelPath { get; set; }
+
+    /// <summary>Name of the label column (key type for text classification; vector of key for tokens).</summary>
+    public string LabelColumnName { get; set; } = "Label";
+
+    /// <summary>Name of the predicted-label column this transform adds.</summary>
+    public string PredictionColumnName { get; set; } = "PredictedLabel";
+
+    /// <summary>Which parameters are trained: <see cref="TuningMethod.PrefixTuning"/> (P-Tuning v2, the default) or a baseline.</summary>
+    public TuningMethod Method { get; set; } = TuningMethod.PrefixTuning;
+
+    /// <summary>
+    /// Number of prefix (or prompt) vectors per layer. P-Tuning v2's scripts use 4 to 224 depending on the task;
+    /// simple classification tasks prefer short prefixes, hard sequence labelling longer ones. Ignored by
+    /// <see cref="TuningMethod.FullFineTuning"/> and <see cref="TuningMethod.LinearProbe"/>.
+    /// </summary>
+    [Choice(new object[] { 4, 8, 16, 32, 64, 128 }, 16)]
+    public int PrefixLength { get; set; } = 16;
+
+    /// <summary>
+    /// Reparameterize the prefix through a two-layer MLP during training (P-Tuning v2's <c>prefix_projection</c>).
+    /// The paper finds it helps on some tasks and hurts on others; off by default as in most of its scripts. After
+    /// training the MLP is folded into a flat table, so inference cost is the same either way.
+    /// </summary>
+    [BooleanChoice(false)]
+    public bool PrefixProjection { get; set; }
+
+    /// <summary>Hidden width of the prefix MLP when <see cref="PrefixProjection"/> is on (P-Tuning v2: 512).</summary>
+    public int PrefixHiddenSize { get; set; } = 512;
+
+    /// <summary>
+    /// Maximum number of tokens per example, special tokens included. It is further capped so that prefix plus
+    /// tokens fit the backbone's position table. Longer text is truncated (pairs: longest first); for token
+    /// classification, long sentences are covered by several windows so every word gets a prediction.
+    /// </summary>
+    public int MaxSequenceLength { get; set; } = 128;
+
+    /// <summary>Examples per optimizer step (P-Tuning v2 uses 16 or 32).</summary>
+    [Choice(new object[] { 8, 16, 32 }, 16)]
+    public int BatchSize { get; set; } = 16;
+
+    /// <summary>
+    /// Passes over the training data. P-Tuning v2 trains for up to 100 epochs on small GLUE sets; with early stopping
+    /// on a validation set, 10 is a practical default on CPU.
+    /// </summary>
+    public int MaxEpochs { get; set; } = 10;
+
+    /// <summary>
+    /// Peak learning rate of AdamW. Null picks the method's usual value: 1e-2 for prefix and prompt tuning
+    /// (P-Tuning v2 uses 5e-3 to 3e-2), 1e-3 for a linear probe, 2e-5 for full fine-tuning.
+    /// </summary>
+    [Range(1e-4, 5e-2, 1e-2, true)]
+    public double? LearningRate { get; set; }
+
+    /// <summary>AdamW weight decay on weight matrices (not biases or LayerNorm); P-Tuning v2 uses 0.</summary>
+    public double WeightDecay { get; set; }
+
+    /// <summary>Fraction of all steps spent warming the learning rate up linearly from 0; it then decays linearly to 0.</summary>
+    public double WarmupRatio { get; set; }
+
+    /// <summary>Global gradient-norm clipping threshold (Hugging Face Trainer's default 1.0); 0 turns clipping off.</summary>
+    public double ClipNorm { get; set; } = 1.0;
+
+    /// <summary>Dropout on hidden states and on the prefix key/values during training (P-Tuning v2: 0.1).</summary>
+    public double HiddenDropout { get; set; } = 0.1;
+
+    /// <summary>
+    /// Optional validation data with the same columns. When set, the metric is computed after each epoch (accuracy for
+    /// text classification, entity micro-F1 for BIO token labels), the best epoch's weights are kept, and training stops
+    /// early after <see cref="EarlyStoppingPatience"/> epochs without improvement.
+    /// </summary>
+    public IDataView? ValidationSet { get; set; }
+
+    /// <summary>Epochs without validation improvement before training stops; 0 never stops early.</summary>
+    public int EarlyStoppingPatience { get; set; } = 3;
+
+    /// <summary>Seed for initialization, shuffling and dropout. Null uses the MLContext's seed (or 0 where it has none).</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>
+    /// TorchSharp device: null picks CUDA when available, else CPU; or <c>"cpu"</c>, <c>"cuda"</c>, <c>"cuda:N"</c>.
+    /// CUDA needs the app to reference a TorchSharp CUDA package instead of TorchSharp-cpu.
+    /// </summary>
+    public string? Device { get; set; }
+
+    /// <summary>
+    /// Store the base model inside the saved model zip, making it self-contained (tens to hundreds of MB). By default
+    /// the zip holds only what was trained plus the base folder's path and the SHA-256 of its weights.
+    /// </summary>
+    public bool EmbedBaseModel { get; set; }
+
+    /// <summary>Receives progress after every logging interval and at the end of each epoch.</summary>
+    public IProgress<PrefixTuningProgress>? Progress { get; set; }
+
+    /// <summary>Stops training at the next step; <c>Fit</c> then throws <see cref="OperationCanceledException"/>.</summary>
+    public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>The learning rate used: <see cref="LearningRate"/> or the method's default.</summary>
+    internal double EffectiveLearningRate => LearningRate ?? Method switch
+    {
+        TuningMethod.FullFineTuning => 2e-5,
+        TuningMethod.LinearProbe => 1e-3,
+        _ => 1e-2,
+    };
+
+    /// <summary>Checks values that do not depend on data; throws naming the option.</summary>
+    internal virtual void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(BaseModelPath))
+            throw new ArgumentException("BaseModelPath is required: a Hugging Face model folder (config.json, weights, tokenizer files).", nameof(BaseModelPath));
+        if (!Directory.Exists(BaseModelPath))
+            throw new DirectoryNotFoundException($"BaseModelPath '{BaseModelPath}' does not exist or is not a folder.");
+        RequireName(LabelColumnName, nameof(LabelColumnName));
+        RequireName(PredictionColumnName, nameof(PredictionColumnName));
+        if (!Enum.IsDefined(Method))
+            throw new ArgumentOutOfRangeException(nameof(Method), Method, "Method must be one of PrefixTuning, PromptTuning, FullFineTuning, LinearProbe.");
+        bool usesPrefix = Method is TuningMethod.PrefixTuning or TuningMethod.PromptTuning;
+        if (usesPrefix && PrefixLength < 1)
+            throw new ArgumentOutOfRangeException(nameof(PrefixLength), PrefixLength, "PrefixLength must be at least 1 for prefix and prompt tuning.");
+        if (PrefixHiddenSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(PrefixHiddenSize), PrefixHiddenSize, "PrefixHiddenSize must be positive.");
+        if (MaxSequenceLength < 4)
+            throw new ArgumentOutOfRangeException(nameof(MaxSequenceLength), MaxSequenceLength, "MaxSequenceLength must be at least 4 tokens.");
+        if (BatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be positive.");
+        if (MaxEpochs < 1)
+            throw new ArgumentOutOfRangeException(nameof(MaxEpochs), MaxEpochs, "MaxEpochs must be positive.");
+        if (!(EffectiveLearningRate > 0) || double.IsInfinity(EffectiveLearningRate))
+            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be a positive finite number.");
+        if (WeightDecay < 0 || double.IsNaN(WeightDecay))
+            throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be 0 or more.");
+        if (!(WarmupRatio >= 0 && WarmupRatio < 1))
+            throw new ArgumentOutOfRangeException(nameof(WarmupRatio), WarmupRatio, "WarmupRatio must be in [0, 1).");
+        if (ClipNorm < 0 || double.IsNaN(ClipNorm))
+            throw new ArgumentOutOfRangeException(nameof(ClipNorm), ClipNorm, "ClipNorm must be 0 (off) or positive.");
+        if (!(HiddenDropout >= 0 && HiddenDropout < 1))
+            throw new ArgumentOutOfRangeException(nameof(HiddenDropout), HiddenDropout, "HiddenDropout must be in [0, 1).");
+        if (EarlyStoppingPatience < 0)
+            throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience must be 0 (off) or positive.");
+    }
+
+    private protected static void RequireName(string? value, string optionName)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            throw new ArgumentException($"{optionName} must name a column.", optionName);
+    }
+
+    /// <summary>A copy whose properties can be changed without touching this instance (used by sweeps).</summary>
+    internal PrefixTuningOptions Clone() => (PrefixTuningOptions)MemberwiseClone();
+}

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML.PTuning;
+
+/// <summary>
+/// Runs a sweep's trials as <see cref="TrainingSession"/>s, an epoch at a time, and keeps alive only the sessions that
+/// may still produce the best model (so memory holds at most the surviving adapters, never a second backbone).
+/// </summary>
+internal sealed class TrialRunner : IDisposable
+{
+    private readonly IHostEnvironment _env;
+    private readonly PrefixTuningOptions _baseOptions;
+    private readonly PrefixTuningSweepOptions _sweep;
+    private readonly IDataView _train;
+    private readonly IDataView _validation;
+    private readonly IReadOnlyList<PrefixTuningTrial> _trials;
+    private readonly Stopwatch _clock;
+    private readonly Action<string> _log;
+    private readonly Dictionary<PrefixTuningTrial, TrainingSession> _alive = new();
+    private int _totalEpochs;
+
+    public TrialRunner(IHostEnvironment env, PrefixTuningOptions baseOptions, PrefixTuningSweepOptions sweep, IDataView train,
+        IDataView validation, IReadOnlyList<PrefixTuningTrial> trials, Stopwatch clock, Action<string> log)
+    {
+        _env = env;
+        _baseOptions = baseOptions;
+        _sweep = sweep;
+        _train = train;
+        _validation = validation;
+        _trials = trials;
+        _clock = clock;
+        _log = log;
+    }
+
+    private bool BudgetSpent => _sweep.TimeBudget is TimeSpan budget && _clock.Elapsed >= budget;
+
+    /// <summary>Grid and random search: each trial to its end; only the best so far stays alive.</summary>
+    public void RunEachToTheEnd()
+    {
+        foreach (var trial in _trials)
+        {
+            if (BudgetSpent)
+                break;
+            TrainUntil(trial, int.MaxValue);
+            var best = BestAlive();
+            foreach (var other in _alive.Keys.Where(t => t != best).ToList())
+                Retire(other, other.Status);
+        }
+    }
+
+    /// <summary>
+    /// Successive halving: rung k trains the survivors to r_k = MaxEpochs · η^(k−s) epochs (s rungs, η the reduction
+    /// factor), then keeps the best ⌈n/η⌉. The last survivor trains to MaxEpochs (or early stopping).
+    /// </summary>
+    public void RunSuccessiveHalving()
+    {
+        int eta = _sweep.ReductionFactor;
+        int maxEpochs = _baseOptions.MaxEpochs;
+        int rungs = (int)Math.Ceiling(Math.Log(_trials.Count) / Math.Log(eta) - 1e-9);
+        var survivors = _trials.ToList();
+        for (int rung = 0; rung <= rungs && survivors.Count > 0; rung++)
+        {
+            int epochs = rung == rungs ? maxEpochs : Math.Max(1, (int)Math.Round(maxEpochs * Math.Pow(eta, rung - rungs)));
+            foreach (var trial in survivors)
+            {
+                if (BudgetSpent)
+                    return;
+                TrainUntil(trial, epochs);
+            }
+            if (rung == rungs)
+                break;
+            int keep = Math.Max(1, (int)Math.Ceiling(survivors.Count / (double)eta));
+            var ranked = survivors.Where(t => t.EpochsRun > 0).OrderByDescending(t => t.BestMetric).ThenBy(t => t.Index).ToList();
+            foreach (var dropped in ranked.Skip(keep))
+                Retire(dropped, $"halved at epoch {dropped.EpochsRun}");
+            survivors = ranked.Take(keep).ToList();
+            _log($"Rung {rung + 1}: kept {string.Join("; ", survivors)}.");
+        }
+    }
+
+    /// <summary>The best trial whose session is still alive, or null.</summary>
+    public PrefixTuningTrial? BestAlive() =>
+        _alive.Keys.Where(t => t.EpochsRun > 0).OrderByDescending(t => t.BestMetric).ThenBy(t => t.Index).FirstOrDefault();
+
+    /// <summary>Hands the trial's trained model over (restored to its best epoch).</summary>
+    public PrefixTuningTransformer Finish(PrefixTuningTrial trial)
+    {
+        var session = _alive[trial];
+        _alive.Remove(trial);
+        var model = session.Finish();
+        session.Dispose();
+        return model;
+    }
+
+    private void TrainUntil(PrefixTuningTrial trial, int epochs)
+    {
+        var started = Stopwatch.StartNew();
+        if (!_alive.TryGetValue(trial, out var session))
+        {
+            var options = _baseOptions.Clone();
+            options.PrefixLength = trial.PrefixLength;
+            options.LearningRate = trial.LearningRate;
+            options.ValidationSet = _validation;
+            options.Seed = _sweep.Seed ?? _baseOptions.Seed ?? 0;
+            options.Progress = null;
+            options.CancellationToken = _sweep.CancellationToken;
+            session = TrainingSession.Start(_env, options, _train, log: null, _sweep.Metric);
+            _alive[trial] = session;
+            trial.TrainableParameters = session.Trainer.TrainableParameterCount;
+        }
+
+        var trainer = session.Trainer;
+        while (trainer.History.Count < epochs && !trainer.IsFinished)
+        {
+            _sweep.CancellationToken.ThrowIfCancellationRequested();
+            if (BudgetSpent)
+            {
+                trial.Status = "time budget";
+                break;
+            }
+            var record = trainer.RunEpoch();
+            double metric = record.ValidationMetric ?? double.NaN;
+            trial.AddEpoch(metric);
+            _totalEpochs++;
+            var report = new PrefixTuningSweepProgress
+            {
+                Trial = trial.Index,
+                TrialCount = _trials.Count,
+                PrefixLength = trial.PrefixLength,
+                LearningRate = trial.LearningRate,
+                Epoch = record.Epoch,
+                ValidationMetric = metric,
+                TotalEpochs = _totalEpochs,
+                Elapsed = _clock.Elapsed,
+            };
+            _sweep.Progress?.Report(report);
+            _log(report.ToString());
+        }
+        if (trainer.IsFinished)
+            trial.Status = trainer.History.Count < _baseOptions.MaxEpochs ? "early stopping" : "completed";
+        trial.WallTime += started.Elapsed;
+    }
+
+    private void Retire(PrefixTuningTrial trial, string status)
+    {
+        trial.Status = status;
+        if (_alive.Remove(trial, out var session))
+            session.Dispose();
+    }
+
+    public void Dispose()
+    {
+        foreach (var session in _alive.Values)
+            session.Dispose();
+        _alive.Clear();
+    }
+}

@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using Microsoft.ML.PTuning.Modeling;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.PTuning.Training;
+
+/// <summary>
+/// The training loop: AdamW over the trainable parameters only, linear warmup then linear decay, gradient clipping,
+/// dynamic padding, validation after each epoch with early stopping and restore of the best epoch's weights.
+/// Epochs run one at a time (<see cref="RunEpoch"/>) so a sweep can pause a trial and resume it later.
+/// Deterministic on CPU for a given seed: shuffling uses its own seeded generator, and the torch generator is seeded
+/// before the first step.
+/// </summary>
+internal sealed class PrefixTuningTrainer : IDisposable
+{
+    private readonly PrefixTunedModel _model;
+    private readonly IReadOnlyList<TrainingExample> _train;
+    private readonly TrainerSettings _settings;
+    private readonly bool _tokenLabels;
+    private readonly long _padTokenId;
+    private readonly Device _device;
+    private readonly Func<double>? _validate;
+    private readonly IProgress<PrefixTuningProgress>? _progress;
+    private readonly Action<string>? _log;
+    private readonly CancellationToken _cancellation;
+    private readonly IReadOnlyList<Parameter> _trainable;
+    private readonly OptimizerHelper _optimizer;
+    private readonly LearningRateSchedule _schedule;
+    private readonly Random _shuffle;
+    private readonly int _stepsPerEpoch;
+    private readonly List<EpochRecord> _history = new();
+    private Tensor[]? _best;
+    private int _step;
+    private int _epochsWithoutImprovement;
+
+    public PrefixTuningTrainer(PrefixTunedModel model, IReadOnlyList<TrainingExample> train, TrainerSettings settings,
+        bool tokenLabels, long padTokenId, Device device, Func<double>? validate,
+        IProgress<PrefixTuningProgress>? progress, Action<string>? log, CancellationToken cancellation)
+    {
+        if (train.Count == 0)
+            throw new InvalidOperationException("The training data has no usable rows (every row was empty or had a missing label).");
+        _model = model;
+        _train = train;
+        _settings = settings;
+        _tokenLabels = tokenLabels;
+        _padTokenId = padTokenId;
+        _device = device;
+        _validate = validate;
+        _progress = progress;
+        _log = log;
+        _cancellation = cancellation;
+
+        torch.manual_seed(settings.Seed);
+        _shuffle = new Random(settings.Seed);
+        _trainable = model.TrainableParameters();
+        if (_trainable.Count == 0)
+            throw new InvalidOperationException("The model has no trainable parameters for this tuning method.");
+
+        // Weight decay skips biases and LayerNorm weights, as Hugging Face's Trainer does: those are the 1-D tensors.
+        var decayed = _trainable.Where(p => p.dim() >= 2).ToList();
+        var undecayed = _trainable.Where(p => p.dim() < 2).ToList();
+        var groups = new List<AdamW.ParamGroup>();
+        if (decayed.Count > 0)
+            groups.Add(new AdamW.ParamGroup(decayed, new AdamW.Options { LearningRate = settings.LearningRate, weight_decay = settings.WeightDecay }));
+        if (undecayed.Count > 0)
+            groups.Add(new AdamW.ParamGroup(undecayed, new AdamW.Options { LearningRate = settings.LearningRate, weight_decay = 0 }));
+        _optimizer = torch.optim.AdamW(groups, settings.LearningRate);
+
+        _stepsPerEpoch = (train.Count + settings.BatchSize - 1) / settings.BatchSize;
+        _schedule = new LearningRateSchedule(settings.LearningRate, _stepsPerEpoch * settings.MaxEpochs, settings.WarmupRatio);
+    }
+
+    /// <summary>Epochs run so far, with their loss and validation metric.</summary>
+    public IReadOnlyList<EpochRecord> History => _history;
+
+    /// <summary>The 1-based epoch with the best validation metric (the last epoch without validation data).</summary>
+    public int BestEpoch { get; private set; }
+
+    /// <summary>The best validation metric so far, or null without validation data.</summary>
+    public double? BestMetric { get; private set; }
+
+    /// <summary>True once the planned epochs are done or early stopping has triggered.</summary>
+    public bool IsFinished => _history.Count >= _settings.MaxEpochs ||
+        (_validate != null && _settings.EarlyStoppingPatience > 0 && _epochsWithoutImprovement >= _settings.EarlyStoppingPatience);
+
+    /// <summary>Number of trainable scalars.</summary>
+    public long TrainableParameterCount => _trainable.Sum(p => p.numel());
+
+    /// <summary>Runs epochs until <see cref="IsFinished"/>, then restores the best epoch's weights.</summary>
+    public void Run()
+    {
+        while (!IsFinished)
+            RunEpoch();
+        RestoreBest();
+    }
+
+    /// <summary>Trains one epoch, then validates and remembers the weights if the metric improved.</summary>
+    public EpochRecord RunEpoch()
+    {
+        int epoch = _history.Count + 1;
+        var started = Stopwatch.StartNew();
+        _model.train();
+        int[] order = Enumerable.Range(0, _train.Count).ToArray();
+        _shuffle.Shuffle(order);
+
+        double lossSum = 0, windowLoss = 0;
+        int windowExamples = 0, windowSteps = 0;
+        var window = Stopwatch.StartNew();
+        int reportEvery = Math.Max(1, _stepsPerEpoch / 10);
+        for (int start = 0; start < order.Length; start += _settings.BatchSize)
+        {
+            _cancellation.ThrowIfCancellationRequested();
+            var members = order.Skip(start).Take(_settings.BatchSize).Select(i => _train[i]).ToList();
+            double loss = Step(members, epoch);
+            lossSum += loss;
+            windowLoss += loss;
+            windowSteps++;
+            windowExamples += members.Count;
+            if (windowSteps == reportEvery)
+            {
+                Report(epoch, windowLoss / windowSteps, null, windowExamples / window.Elapsed.TotalSeconds, endOfEpoch: false);
+                windowLoss = 0;
+                windowSteps = 0;
+                windowExamples = 0;
+                window.Restart();
+            }
+        }
+
+        double meanLoss = lossSum / _stepsPerEpoch;
+        double? metric = null;
+        if (_validate != null)
+        {
+            _model.eval();
+            metric = _validate();
+            _model.train();
+        }
+        var record = new EpochRecord(epoch, meanLoss, metric, started.Elapsed);
+        _history.Add(record);
+        RememberIfBest(record);
+        Report(epoch, meanLoss, metric, _train.Count / started.Elapsed.TotalSeconds, endOfEpoch: true);
+        return record;
+    }
+
+    /// <summary>Copies the best epoch's trainable weights back into the model (no-op if the last epoch was best).</summary>
+    public void RestoreBest()
+    {
+        if (_best == null || BestEpoch == _history.Count)
+            return;
+        using (torch.no_grad())
+        {
+            for (int i = 0; i < _trainable.Count; i++)
+                _trainable[i].copy_(_best[i]);
+        }
+        _log?.Invoke($"Restored the weights of epoch {BestEpoch} (validation {BestMetric:F4}).");
+    }
+
+    private double Step(IReadOnlyList<TrainingExample> members, int epoch)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var batch = Batch.Collate(members.Select(m => (m.InputIds, m.TokenTypeIds)).ToList(),
+            members.Select(m => m.Labels).ToList(), _tokenLabels, _padTokenId, _device);
+
+        double rate = _schedule.At(_step);
+        foreach (var group in _optimizer.ParamGroups)
+            group.LearningRate = rate;
+
+        _optimizer.zero_grad();
+        Tensor logits = _model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
+        Tensor loss = _tokenLabels
+            ? nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.Labels!.reshape(-1), ignore_index: TrainingExample.IgnoreIndex)
+            : nn.functional.cross_entropy(logits, batch.Labels!);
+        double value = loss.item<float>();
+        if (!double.IsFinite(value))
+            throw new InvalidOperationException(
+                $"Training diverged: the loss became {value} at epoch {epoch}, step {_step + 1}. Lower LearningRate (now {_settings.LearningRate:G3}) or enable ClipNorm.");
+        loss.backward();
+        if (_settings.ClipNorm > 0)
+            nn.utils.clip_grad_norm_(_trainable, _settings.ClipNorm);
+        _optimizer.step();
+        _step++;
+        return value;
+    }
+
+    private void RememberIfBest(EpochRecord record)
+    {
+        bool improved = record.ValidationMetric is not double metric || BestMetric is not double best || metric > best;
+        if (!improved)
+        {
+            _epochsWithoutImprovement++;
+            return;
+        }
+        _epochsWithoutImprovement = 0;
+        BestEpoch = record.Epoch;
+        BestMetric = record.ValidationMetric;
+        if (_validate == null)
+            return; // without validation the last epoch is kept; no snapshot needed
+        DisposeBest();
+        _best = _trainable.Select(p => p.detach().clone()).ToArray();
+    }
+
+    private void Report(int epoch, double loss, double? metric, double examplesPerSecond, bool endOfEpoch)
+    {
+        var report = new PrefixTuningProgress
+        {
+            Epoch = epoch,
+            MaxEpochs = _settings.MaxEpochs,
+            Step = _step,
+            TotalSteps = _stepsPerEpoch * _settings.MaxEpochs,
+            Loss = loss,
+            ValidationMetric = metric,
+            ExamplesPerSecond = examplesPerSecond,
+            EndOfEpoch = endOfEpoch,
+        };
+        _progress?.Report(report);
+        _log?.Invoke(report.ToString());
+    }
+
+    private void DisposeBest()
+    {
+        if (_best == null)
+            return;
+        foreach (var tensor in _best)
+            tensor.Dispose();
+        _best = null;
+    }
+
+    public void Dispose()
+    {
+        DisposeBest();
+        _optimizer.Dispose();
+    }
+}

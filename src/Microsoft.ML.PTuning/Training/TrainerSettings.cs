@@ -1,0 +1,15 @@
+namespace Microsoft.ML.PTuning.Training;
+
+/// <summary>The numbers the training loop needs, resolved from the options (learning rate default, seed).</summary>
+internal sealed record TrainerSettings(
+    double LearningRate,
+    double WeightDecay,
+    double WarmupRatio,
+    double ClipNorm,
+    int BatchSize,
+    int MaxEpochs,
+    int EarlyStoppingPatience,
+    int Seed);
+
+/// <summary>What one epoch produced.</summary>
+internal sealed record EpochRecord(int Epoch, double MeanLoss, double? ValidationMetric, TimeSpan Duration);
