@@ -59,10 +59,9 @@ internal sealed class BaseModel
     {
         Interlocked.Increment(ref _loads);
         log?.Invoke($"Loading base model from '{folder}'.");
-        var checkpoint = HuggingFaceCheckpoint.Load(folder);
+        using var checkpoint = HuggingFaceCheckpoint.Load(folder);
         var tokenizer = EncoderTokenizer.FromFolder(folder, checkpoint.Config.ModelType);
-        var encoder = new TransformerEncoder(checkpoint.Config);
-        checkpoint.LoadInto(encoder, log);
+        var encoder = checkpoint.CreateEncoder(log);
         encoder.to(device);
         foreach (var parameter in encoder.parameters())
             parameter.requires_grad = false;

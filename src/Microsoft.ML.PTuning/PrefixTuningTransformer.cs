@@ -42,7 +42,8 @@ public sealed class PrefixTuningTransformer : ITransformer, IDisposable
     public int PrefixLength { get; }
 
     /// <summary>Number of scalars the zip stores as trained state (prefix, head; the backbone too for full fine-tuning).</summary>
-    public long TrainedParameterCount => _engine.Model.AdapterStateDict().Values.Sum(t => t.numel());
+    public long TrainedParameterCount => _engine.Model.parameters().Sum(p => p.numel())
+        + (Method == TuningMethod.FullFineTuning ? _engine.Model.Backbone.parameters().Sum(p => p.numel()) : 0);
 
     /// <summary>The class names (label key values) predictions map to, when the label column had them.</summary>
     public IReadOnlyList<string>? ClassNames { get; }
