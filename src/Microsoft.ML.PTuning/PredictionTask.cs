@@ -9,6 +9,20 @@ namespace Microsoft.ML.PTuning;
 /// </summary>
 internal abstract class PredictionTask
 {
+    protected PredictionTask(TaskEngine engine, TaskColumns columns, string[]? classNames)
+    {
+        Engine = engine;
+        Columns = columns;
+        ClassNames = classNames;
+    }
+
+    protected TaskEngine Engine { get; }
+
+    public TaskColumns Columns { get; }
+
+    /// <summary>Class names (the label's key values), or null when the label had none.</summary>
+    protected string[]? ClassNames { get; }
+
     /// <summary>Input columns the predictions depend on.</summary>
     public abstract IReadOnlyList<string> InputColumnNames { get; }
 

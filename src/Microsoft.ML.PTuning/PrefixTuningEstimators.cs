@@ -3,28 +3,49 @@ using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.PTuning;
 
-/// <summary>
-/// Trains a prefix-tuned text classifier (single sentences or pairs). Create it with
-/// <c>mlContext.Transforms.Text.PrefixTuning(new PrefixTuningTextClassificationOptions { ... })</c>.
-/// </summary>
-public sealed class PrefixTuningTextClassificationEstimator : IEstimator<PrefixTuningTransformer>
+/// <summary>What both prefix-tuning estimators share: the options and the fit itself.</summary>
+/// <typeparam name="TOptions">The task's options type.</typeparam>
+public abstract class PrefixTuningEstimator<TOptions> : IEstimator<PrefixTuningTransformer>
+    where TOptions : PrefixTuningOptions
 {
     private readonly IHost _host;
 
-    internal PrefixTuningTextClassificationEstimator(IHostEnvironment env, PrefixTuningTextClassificationOptions options)
+    private protected PrefixTuningEstimator(IHostEnvironment env, TOptions options)
     {
-        _host = env.Register(nameof(PrefixTuningTextClassificationEstimator));
+        _host = env.Register(GetType().Name);
         Options = options ?? throw new ArgumentNullException(nameof(options));
     }
 
     /// <summary>The options this estimator trains with.</summary>
-    public PrefixTuningTextClassificationOptions Options { get; }
+    public TOptions Options { get; }
+
+    /// <summary>Trains on <paramref name="input"/> (and <see cref="PrefixTuningOptions.ValidationSet"/> if set).</summary>
+    public PrefixTuningTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var channel = _host.Start("Fit");
+        using var session = TrainingSession.Start(_host, Options, input, message => channel.Info(message));
+        session.Trainer.Run();
+        return session.Finish();
+    }
 
     /// <inheritdoc/>
-    public PrefixTuningTransformer Fit(IDataView input) => EstimatorCore.Fit(_host, Options, input);
+    public abstract SchemaShape GetOutputSchema(SchemaShape inputSchema);
+}
+
+/// <summary>
+/// Trains a prefix-tuned text classifier (single sentences or pairs). Create it with
+/// <c>mlContext.Transforms.Text.PrefixTuning(new PrefixTuningTextClassificationOptions { ... })</c>.
+/// </summary>
+public sealed class PrefixTuningTextClassificationEstimator : PrefixTuningEstimator<PrefixTuningTextClassificationOptions>
+{
+    internal PrefixTuningTextClassificationEstimator(IHostEnvironment env, PrefixTuningTextClassificationOptions options)
+        : base(env, options)
+    {
+    }
 
     /// <inheritdoc/>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         Options.Validate();
         var label = EstimatorCore.RequireColumn(inputSchema, Options.LabelColumnName, nameof(Options.LabelColumnName),
@@ -44,24 +65,15 @@ public sealed class PrefixTuningTextClassificationEstimator : IEstimator<PrefixT
 /// Trains a prefix-tuned token classifier (named-entity recognition). Create it with
 /// <c>mlContext.Transforms.Text.PrefixTuning(new PrefixTuningTokenClassificationOptions { ... })</c>.
 /// </summary>
-public sealed class PrefixTuningTokenClassificationEstimator : IEstimator<PrefixTuningTransformer>
+public sealed class PrefixTuningTokenClassificationEstimator : PrefixTuningEstimator<PrefixTuningTokenClassificationOptions>
 {
-    private readonly IHost _host;
-
     internal PrefixTuningTokenClassificationEstimator(IHostEnvironment env, PrefixTuningTokenClassificationOptions options)
+        : base(env, options)
     {
-        _host = env.Register(nameof(PrefixTuningTokenClassificationEstimator));
-        Options = options ?? throw new ArgumentNullException(nameof(options));
     }
 
-    /// <summary>The options this estimator trains with.</summary>
-    public PrefixTuningTokenClassificationOptions Options { get; }
-
     /// <inheritdoc/>
-    public PrefixTuningTransformer Fit(IDataView input) => EstimatorCore.Fit(_host, Options, input);
-
-    /// <inheritdoc/>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         Options.Validate();
         var label = EstimatorCore.RequireColumn(inputSchema, Options.LabelColumnName, nameof(Options.LabelColumnName),
@@ -73,18 +85,9 @@ public sealed class PrefixTuningTokenClassificationEstimator : IEstimator<Prefix
     }
 }
 
-/// <summary>What both estimators share: the fit itself and schema-shape plumbing.</summary>
+/// <summary>Schema-shape checks the estimators share.</summary>
 internal static class EstimatorCore
 {
-    public static PrefixTuningTransformer Fit(IHost host, PrefixTuningOptions options, IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        using var channel = host.Start("Fit");
-        using var session = TrainingSession.Start(host, options, input, message => channel.Info(message));
-        session.Trainer.Run();
-        return session.Finish();
-    }
-
     public static SchemaShape.Column RequireColumn(SchemaShape schema, string name, string optionName,
         Func<SchemaShape.Column, bool> isValid, string expected)
     {

@@ -6,17 +6,10 @@ namespace Microsoft.ML.PTuning;
 /// <summary>Text classification of single sentences or pairs: text column(s) → predicted key + class probabilities.</summary>
 internal sealed class TextClassificationTask : PredictionTask
 {
-    private readonly TaskEngine _engine;
-    private readonly string[]? _classNames;
-
     public TextClassificationTask(TaskEngine engine, TaskColumns columns, string[]? classNames)
+        : base(engine, columns, classNames)
     {
-        _engine = engine;
-        Columns = columns;
-        _classNames = classNames;
     }
-
-    public TaskColumns Columns { get; }
 
     public override IReadOnlyList<string> InputColumnNames =>
         Columns.Sentence2 == null ? new[] { Columns.Sentence1 } : new[] { Columns.Sentence1, Columns.Sentence2 };
@@ -32,8 +25,8 @@ internal sealed class TextClassificationTask : PredictionTask
 
     public override void AddOutputColumns(DataViewSchema.Builder builder)
     {
-        builder.AddColumn(Columns.Prediction, new KeyDataViewType(typeof(uint), _engine.ClassCount), ColumnChecks.KeyValuesAnnotation(_classNames));
-        builder.AddColumn(Columns.Score!, new VectorDataViewType(NumberDataViewType.Single, _engine.ClassCount));
+        builder.AddColumn(Columns.Prediction, new KeyDataViewType(typeof(uint), Engine.ClassCount), ColumnChecks.KeyValuesAnnotation(ClassNames));
+        builder.AddColumn(Columns.Score!, new VectorDataViewType(NumberDataViewType.Single, Engine.ClassCount));
     }
 
     public override Func<object> CreateInputReader(DataViewRow row)
@@ -56,8 +49,8 @@ internal sealed class TextClassificationTask : PredictionTask
 
     public override object[] Predict(IReadOnlyList<object> inputs)
     {
-        var sequences = inputs.Select(i => ((string, string?))i).Select(p => TrainingData.EncodeText(_engine.Tokenizer, _engine.MaxTokens, p.Item1, p.Item2)).ToList();
-        return _engine.Classify(sequences);
+        var sequences = inputs.Select(i => ((string, string?))i).Select(p => TrainingData.EncodeText(Engine.Tokenizer, Engine.MaxTokens, p.Item1, p.Item2)).ToList();
+        return Engine.Classify(sequences);
     }
 
     public override Delegate CreateOutputGetter(int ordinal, Func<object> current) => ordinal switch
@@ -77,7 +70,7 @@ internal sealed class TextClassificationTask : PredictionTask
     public double Accuracy(IReadOnlyList<TrainingExample> examples)
     {
         int correct = 0;
-        _engine.Run(examples.Select(e => (e.InputIds, e.TokenTypeIds)).ToList(), (row, logits) =>
+        Engine.Run(examples.Select(e => (e.InputIds, e.TokenTypeIds)).ToList(), (row, logits) =>
         {
             if (TaskEngine.ArgMax(logits) == examples[row].Labels[0])
                 correct++;

@@ -15,20 +15,13 @@ namespace Microsoft.ML.PTuning;
 /// </remarks>
 internal sealed class TokenClassificationTask : PredictionTask
 {
-    private readonly TaskEngine _engine;
-    private readonly string[]? _classNames;
-
     public TokenClassificationTask(TaskEngine engine, TaskColumns columns, string[]? classNames)
+        : base(engine, columns, classNames)
     {
-        _engine = engine;
-        Columns = columns;
-        _classNames = classNames;
     }
 
-    public TaskColumns Columns { get; }
-
     /// <summary>Words a window repeats from the previous one at inference: an eighth of the token budget.</summary>
-    private int OverlapWords => Math.Max(0, (_engine.MaxTokens - 2) / 8);
+    private int OverlapWords => Math.Max(0, (Engine.MaxTokens - 2) / 8);
 
     public override IReadOnlyList<string> InputColumnNames => new[] { Columns.Sentence1 };
 
@@ -38,8 +31,8 @@ internal sealed class TokenClassificationTask : PredictionTask
         ColumnChecks.RequireText(schema, Columns.Sentence1, nameof(PrefixTuningTokenClassificationOptions.SentenceColumnName));
 
     public override void AddOutputColumns(DataViewSchema.Builder builder) =>
-        builder.AddColumn(Columns.Prediction, new VectorDataViewType(new KeyDataViewType(typeof(uint), _engine.ClassCount)),
-            ColumnChecks.KeyValuesAnnotation(_classNames));
+        builder.AddColumn(Columns.Prediction, new VectorDataViewType(new KeyDataViewType(typeof(uint), Engine.ClassCount)),
+            ColumnChecks.KeyValuesAnnotation(ClassNames));
 
     /// <summary>The words of a sentence: split on any white space, empty entries dropped.</summary>
     public static string[] SplitWords(string? sentence) =>
@@ -70,14 +63,14 @@ internal sealed class TokenClassificationTask : PredictionTask
         {
             if (sentences[s].Length == 0)
                 continue;
-            foreach (var window in _engine.Tokenizer.EncodeWordWindows(sentences[s], _engine.MaxTokens, OverlapWords))
+            foreach (var window in Engine.Tokenizer.EncodeWordWindows(sentences[s], Engine.MaxTokens, OverlapWords))
                 windows.Add((s, window));
         }
 
         var predictions = sentences.Select(w => new int[w.Length]).ToArray();
         var margins = sentences.Select(w => Enumerable.Repeat(-1, w.Length).ToArray()).ToArray();
-        int classes = _engine.ClassCount;
-        _engine.Run(windows.Select(w => (w.Window.InputIds, w.Window.TokenTypeIds)).ToList(), (row, logits) =>
+        int classes = Engine.ClassCount;
+        Engine.Run(windows.Select(w => (w.Window.InputIds, w.Window.TokenTypeIds)).ToList(), (row, logits) =>
         {
             var (sentence, window) = windows[row];
             int first = window.FirstWord, count = window.WordCount;
@@ -97,7 +90,7 @@ internal sealed class TokenClassificationTask : PredictionTask
     }
 
     /// <summary>True when the class names look like BIO tags, so entity F1 applies.</summary>
-    public bool HasBioTags => _classNames != null && _classNames.Any(n => n.StartsWith("B-", StringComparison.Ordinal) || n.StartsWith("I-", StringComparison.Ordinal));
+    public bool HasBioTags => ClassNames != null && ClassNames.Any(n => n.StartsWith("B-", StringComparison.Ordinal) || n.StartsWith("I-", StringComparison.Ordinal));
 
     /// <summary>
     /// The validation metric: entity micro-F1 (seqeval rules) when <paramref name="entityF1"/>, else word accuracy.
@@ -105,9 +98,9 @@ internal sealed class TokenClassificationTask : PredictionTask
     public double ValidationMetric(IReadOnlyList<LabeledSentence> sentences, bool entityF1)
     {
         int[][] predicted = PredictWords(sentences.Select(s => s.Words).ToList());
-        if (entityF1 && _classNames != null)
+        if (entityF1 && ClassNames != null)
         {
-            string[] Tags(int[] classes) => classes.Select(c => c >= 0 ? _classNames[c] : "O").ToArray();
+            string[] Tags(int[] classes) => classes.Select(c => c >= 0 ? ClassNames[c] : "O").ToArray();
             return EntityMetricsAccumulator.Compute(sentences.Select(s => Tags(s.Labels)).ToList(), predicted.Select(Tags).ToList()).F1;
         }
         long correct = 0, total = 0;
