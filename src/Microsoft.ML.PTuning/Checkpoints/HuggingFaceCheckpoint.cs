@@ -196,7 +196,7 @@ public sealed class HuggingFaceCheckpoint : IDisposable
         });
     }
 
-    private static Dictionary<string, Tensor> ReadWeights(string path)
+    internal static Dictionary<string, Tensor> ReadWeights(string path)
     {
         try
         {

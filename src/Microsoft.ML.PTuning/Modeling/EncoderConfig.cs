@@ -214,16 +214,16 @@ public sealed record EncoderConfig
             throw new InvalidDataException($"{source}: {key} must be in [0, 1), got {value.ToString(CultureInfo.InvariantCulture)}.");
     }
 
-    private static string? ReadString(JsonObject root, string key, string source) =>
+    internal static string? ReadString(JsonObject root, string key, string source) =>
         Read(root, key, source, "a string", e => e.ValueKind == JsonValueKind.String ? e.GetString() : null);
 
-    private static int? ReadInt(JsonObject root, string key, string source) =>
+    internal static int? ReadInt(JsonObject root, string key, string source) =>
         Read(root, key, source, "an integer", e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int i) ? i : (int?)null);
 
     private static double? ReadDouble(JsonObject root, string key, string source) =>
         Read(root, key, source, "a number", e => e.ValueKind == JsonValueKind.Number ? e.GetDouble() : (double?)null);
 
-    private static bool ReadBool(JsonObject root, string key, string source) =>
+    internal static bool ReadBool(JsonObject root, string key, string source) =>
         Read(root, key, source, "true or false", e => e.ValueKind is JsonValueKind.True or JsonValueKind.False ? e.GetBoolean() : (bool?)null) ?? false;
 
     // Absent or JSON null → null; a value <paramref name="convert"/> rejects (returns null for) → an error naming the key.
