@@ -101,6 +101,20 @@ public class ModelZipTests(TrainedModels models)
     }
 
     [Fact]
+    public void RetrainingAfterTheBaseWeightsChangedUsesAndRecordsTheNewWeights()
+    {
+        string baseFolder = TinyBaseModel.Create("roberta", seed: 105);
+        var (_, first, data) = FitOwnBase(baseFolder);
+        TinyBaseModel.OverwriteWeights(baseFolder, seed: 106);
+        var (mlContext, second, _) = FitOwnBase(baseFolder);
+        float[][] expected = TinyData.Scores(second.Transform(data));
+        Assert.True(TinyData.MaxDifference(TinyData.Scores(first.Transform(data)), expected) > 1e-4, "the new weights were not used");
+
+        ITransformer loaded = new MLContext().Model.Load(Save(mlContext, second, data), out _);
+        Assert.Equal(0f, TinyData.MaxDifference(expected, TinyData.Scores(loaded.Transform(data))));
+    }
+
+    [Fact]
     public void AMissingBaseFolderFailsWithItsPathAndHash()
     {
         string baseFolder = TinyBaseModel.Create("bert", seed: 103);
