@@ -39,26 +39,49 @@ internal sealed class BaseModel
     public string WeightsPath { get; }
     public torch.Device Device { get; }
 
-    /// <summary>Loads (or returns the cached) base model from a Hugging Face folder onto <paramref name="device"/>.</summary>
+    /// <summary>
+    /// Loads (or returns the cached) base model from a Hugging Face folder onto <paramref name="device"/>. A cached model
+    /// whose weight file has changed since (size or write time) is read again, so it never stands for other weights.
+    /// </summary>
     public static BaseModel Load(string folder, torch.Device device, Action<string>? log)
     {
-        string full = Path.GetFullPath(folder);
-        var lazy = Cache.GetOrAdd((full, device.ToString()), key => new Lazy<BaseModel>(() => Read(key.Folder, device, log)));
-        try
+        var key = (Path.GetFullPath(folder), device.ToString());
+        while (true)
         {
-            return lazy.Value;
-        }
-        catch
-        {
-            Cache.TryRemove(new KeyValuePair<(string, string), Lazy<BaseModel>>((full, device.ToString()), lazy));
-            throw;
+            var lazy = Cache.GetOrAdd(key, k => new Lazy<BaseModel>(() => Read(k.Item1, device, log)));
+            BaseModel model;
+            try
+            {
+                model = lazy.Value;
+            }
+            catch
+            {
+                Cache.TryRemove(new KeyValuePair<(string, string), Lazy<BaseModel>>(key, lazy));
+                throw;
+            }
+            if (model.WeightsUnchanged())
+                return model;
+            // Models already built on the old instance keep it; new users get the folder's current weights.
+            Cache.TryRemove(new KeyValuePair<(string, string), Lazy<BaseModel>>(key, lazy));
         }
     }
+
+    private (long Length, DateTime WrittenUtc) _weightsStamp;
+
+    private static (long, DateTime) Stamp(string path)
+    {
+        var info = new FileInfo(path);
+        return info.Exists ? (info.Length, info.LastWriteTimeUtc) : (-1, default);
+    }
+
+    private bool WeightsUnchanged() => Stamp(WeightsPath) == _weightsStamp;
 
     private static BaseModel Read(string folder, torch.Device device, Action<string>? log)
     {
         Interlocked.Increment(ref _loads);
         log?.Invoke($"Loading base model from '{folder}'.");
+        // Stamped before reading: a file replaced while it is read shows as changed at the next Load.
+        var stamp = Stamp(HuggingFaceCheckpoint.FindWeightsFile(folder) ?? folder);
         using var checkpoint = HuggingFaceCheckpoint.Load(folder);
         var tokenizer = EncoderTokenizer.FromFolder(folder, checkpoint.Config.ModelType);
         var encoder = checkpoint.CreateEncoder(log);
@@ -66,6 +89,9 @@ internal sealed class BaseModel
         foreach (var parameter in encoder.parameters())
             parameter.requires_grad = false;
         encoder.eval();
-        return new BaseModel(folder, checkpoint.Config, tokenizer, encoder, checkpoint.WeightsSha256, checkpoint.WeightsPath, device);
+        return new BaseModel(folder, checkpoint.Config, tokenizer, encoder, checkpoint.WeightsSha256, checkpoint.WeightsPath, device)
+        {
+            _weightsStamp = stamp,
+        };
     }
 }

@@ -116,17 +116,42 @@ internal static class ModelZipFormat
             throw BaseMismatch(baseFolder, baseSha, $"'{folder}' holds weights with SHA-256 {baseModel.WeightsSha256}");
 
         Dictionary<string, Tensor>? adapter = null;
-        if (!ctx.TryLoadBinaryStream(AdapterStream, r => adapter = Safetensors.LoadStateDict(r.BaseStream, leaveOpen: true)) || adapter == null)
+        if (!ctx.TryLoadBinaryStream(AdapterStream, r => adapter = ReadAdapter(r.BaseStream)) || adapter == null)
             throw Corrupt($"the stream '{AdapterStream}' is missing");
 
         var spec = new TaskSpec(kind, classCount, method, prefixLength, PrefixProjection: false, PrefixHiddenSize: 0, Dropout: 0);
         var model = TaskBuilder.CreateModel(baseModel, spec);
-        model.LoadAdapterStateDict(adapter);
-        foreach (var tensor in adapter.Values)
-            tensor.Dispose();
+        try
+        {
+            model.LoadAdapterStateDict(adapter);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or KeyNotFoundException)
+        {
+            model.Dispose();
+            throw new FormatException($"The prefix-tuning model in this zip is corrupt: the stream '{AdapterStream}' does not fit a " +
+                $"{method} model with {classCount} classes over base '{baseFolder}': {e.Message}", e);
+        }
+        finally
+        {
+            foreach (var tensor in adapter.Values)
+                tensor.Dispose();
+        }
         var engine = new TaskEngine(baseModel, model, maxTokens, classCount);
         var task = TaskBuilder.CreatePredictionTask(engine, spec, columns, classNames);
         return TaskBuilder.CreateTransformer(engine, task, spec, columns, classNames, embedded);
+    }
+
+    /// <summary>Reads the trained tensors; anything unreadable is reported as a corrupt stream, naming it.</summary>
+    private static Dictionary<string, Tensor> ReadAdapter(Stream stream)
+    {
+        try
+        {
+            return Safetensors.LoadStateDict(stream, leaveOpen: true);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new FormatException($"The prefix-tuning model in this zip is corrupt: the stream '{AdapterStream}' is not a readable safetensors file ({e.Message}).", e);
+        }
     }
 
     /// <summary>
