@@ -14,6 +14,7 @@ namespace Microsoft.ML.PTuning;
 internal sealed class BaseModel
 {
     private static readonly ConcurrentDictionary<(string Folder, string Device), Lazy<BaseModel>> Cache = new();
+    private static readonly ConcurrentDictionary<string, int> LoadsPerFolder = new();
     private static int _loads;
 
     private BaseModel(string folder, EncoderConfig config, EncoderTokenizer tokenizer, TransformerEncoder encoder, string sha256, string weightsPath, torch.Device device)
@@ -29,6 +30,12 @@ internal sealed class BaseModel
 
     /// <summary>How many times a base model was read from disk in this process (tests observe the sharing).</summary>
     public static int LoadCount => Volatile.Read(ref _loads);
+
+    /// <summary>
+    /// How many times the base model in <paramref name="folder"/> was read from disk in this process, on any device.
+    /// Unlike <see cref="LoadCount"/> it ignores loads of other folders by code running at the same time.
+    /// </summary>
+    public static int LoadCountOf(string folder) => LoadsPerFolder.TryGetValue(Path.GetFullPath(folder), out int count) ? count : 0;
 
     public string Folder { get; }
     public EncoderConfig Config { get; }
@@ -79,6 +86,7 @@ internal sealed class BaseModel
     private static BaseModel Read(string folder, torch.Device device, Action<string>? log)
     {
         Interlocked.Increment(ref _loads);
+        LoadsPerFolder.AddOrUpdate(folder, 1, (_, count) => count + 1);
         log?.Invoke($"Loading base model from '{folder}'.");
         // Stamped before reading: a file replaced while it is read shows as changed at the next Load.
         var stamp = Stamp(HuggingFaceCheckpoint.FindWeightsFile(folder) ?? folder);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.SearchSpace;
@@ -54,15 +53,22 @@ public sealed class PrefixTuningSweeper
     public (IReadOnlyList<int> PrefixLengths, IReadOnlyList<double> LearningRates) SearchSpace =>
         (_sweep.PrefixLengths ?? DefaultPrefixLengths(), _sweep.LearningRates ?? DefaultLearningRates());
 
+    /// <summary>The clock the time budget and the reported times are measured with (tests substitute a fake one).</summary>
+    internal TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
     /// <summary>Runs the sweep: trains on <paramref name="train"/>, ranks trials on <paramref name="validation"/>.</summary>
+    /// <exception cref="TimeoutException">The time budget ran out before any trial finished an epoch.</exception>
+    /// <exception cref="OperationCanceledException">The sweep options' cancellation token was cancelled.</exception>
     public PrefixTuningSweepResult Run(IDataView train, IDataView validation)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(validation);
+        _sweep.CancellationToken.ThrowIfCancellationRequested();
+        _baseOptions.Validate();
         using var channel = _host.Start("Sweep");
-        var clock = Stopwatch.StartNew();
-        int loadsBefore = BaseModel.LoadCount;
+        var clock = new SweepClock(TimeProvider);
         var trials = ChooseTrials();
+        int loadsBefore = BaseModel.LoadCountOf(_baseOptions.BaseModelPath!);
         channel.Info($"Sweep: {trials.Count} trials ({_sweep.Strategy}) over prefix lengths {string.Join(", ", trials.Select(t => t.PrefixLength).Distinct())} " +
             $"and learning rates {string.Join(", ", trials.Select(t => t.LearningRate.ToString("G3")).Distinct())}.");
 
@@ -73,12 +79,14 @@ public sealed class PrefixTuningSweeper
                 runner.RunSuccessiveHalving();
             else
                 runner.RunEachToTheEnd();
+            runner.MarkUnfinished();
 
             var best = runner.BestAlive() ?? throw new TimeoutException(
-                $"The sweep's time budget ({_sweep.TimeBudget}) ran out before any trial finished an epoch.");
+                $"The sweep's time budget ({_sweep.TimeBudget}) ran out before any trial finished an epoch; raise TimeBudget.");
             var model = runner.Finish(best);
             channel.Info($"Sweep done in {clock.Elapsed}: best {best}.");
-            return new PrefixTuningSweepResult(trials, best, model, clock.Elapsed, BaseModel.LoadCount - loadsBefore, _sweep.Strategy);
+            int loads = BaseModel.LoadCountOf(_baseOptions.BaseModelPath!) - loadsBefore;
+            return new PrefixTuningSweepResult(trials, best, model, clock.Elapsed, loads, _sweep.Strategy);
         }
         finally
         {

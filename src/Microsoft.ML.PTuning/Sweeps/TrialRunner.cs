@@ -1,11 +1,13 @@
-using System.Diagnostics;
 using Microsoft.ML.Runtime;
+using TorchSharp;
 
 namespace Microsoft.ML.PTuning;
 
 /// <summary>
 /// Runs a sweep's trials as <see cref="TrainingSession"/>s, an epoch at a time, and keeps alive only the sessions that
 /// may still produce the best model (so memory holds at most the surviving adapters, never a second backbone).
+/// Each trial keeps its own state of torch's CPU random generator (dropout), so a trial trains the same whatever the
+/// order its epochs are interleaved with other trials': successive halving's first epochs of a trial equal the grid's.
 /// </summary>
 internal sealed class TrialRunner : IDisposable
 {
@@ -15,13 +17,14 @@ internal sealed class TrialRunner : IDisposable
     private readonly IDataView _train;
     private readonly IDataView _validation;
     private readonly IReadOnlyList<PrefixTuningTrial> _trials;
-    private readonly Stopwatch _clock;
+    private readonly SweepClock _clock;
     private readonly Action<string> _log;
     private readonly Dictionary<PrefixTuningTrial, TrainingSession> _alive = new();
+    private readonly Dictionary<PrefixTuningTrial, torch.Tensor> _randomStates = new();
     private int _totalEpochs;
 
     public TrialRunner(IHostEnvironment env, PrefixTuningOptions baseOptions, PrefixTuningSweepOptions sweep, IDataView train,
-        IDataView validation, IReadOnlyList<PrefixTuningTrial> trials, Stopwatch clock, Action<string> log)
+        IDataView validation, IReadOnlyList<PrefixTuningTrial> trials, SweepClock clock, Action<string> log)
     {
         _env = env;
         _baseOptions = baseOptions;
@@ -50,14 +53,16 @@ internal sealed class TrialRunner : IDisposable
     }
 
     /// <summary>
-    /// Successive halving: rung k trains the survivors to r_k = MaxEpochs · η^(k−s) epochs (s rungs, η the reduction
-    /// factor), then keeps the best ⌈n/η⌉. The last survivor trains to MaxEpochs (or early stopping).
+    /// Successive halving: rung k trains the survivors to r_k = MaxEpochs · η^(k−s) epochs (η the reduction factor), then
+    /// keeps the best ⌈n/η⌉; the last rung trains its survivors to MaxEpochs (or early stopping). The number of
+    /// eliminating rungs s is ⌈log_η n⌉ but no more than ⌊log_η MaxEpochs⌋, so every rung trains at least one epoch
+    /// more than the one before: cutting twice on the same epochs would rank on the same evidence twice.
     /// </summary>
     public void RunSuccessiveHalving()
     {
         int eta = _sweep.ReductionFactor;
         int maxEpochs = _baseOptions.MaxEpochs;
-        int rungs = (int)Math.Ceiling(Math.Log(_trials.Count) / Math.Log(eta) - 1e-9);
+        int rungs = Math.Min(CeilingLog(_trials.Count, eta), FloorLog(maxEpochs, eta));
         var survivors = _trials.ToList();
         for (int rung = 0; rung <= rungs && survivors.Count > 0; rung++)
         {
@@ -79,6 +84,31 @@ internal sealed class TrialRunner : IDisposable
         }
     }
 
+    /// <summary>The least k with η^k ≥ n.</summary>
+    internal static int CeilingLog(int n, int eta)
+    {
+        int k = 0;
+        for (long power = 1; power < n; power *= eta)
+            k++;
+        return k;
+    }
+
+    /// <summary>The greatest k with η^k ≤ n (n ≥ 1).</summary>
+    internal static int FloorLog(int n, int eta)
+    {
+        int k = 0;
+        for (long power = eta; power <= n; power *= eta)
+            k++;
+        return k;
+    }
+
+    /// <summary>Gives trials that stopped between rungs because the time budget ran out that status.</summary>
+    public void MarkUnfinished()
+    {
+        foreach (var trial in _trials.Where(t => t.EpochsRun > 0 && t.Status == NotRun))
+            trial.Status = TimeBudgetStatus;
+    }
+
     /// <summary>The best trial whose session is still alive, or null.</summary>
     public PrefixTuningTrial? BestAlive() =>
         _alive.Keys.Where(t => t.EpochsRun > 0).OrderByDescending(t => t.BestMetric).ThenBy(t => t.Index).FirstOrDefault();
@@ -93,9 +123,12 @@ internal sealed class TrialRunner : IDisposable
         return model;
     }
 
+    private const string NotRun = "not run";
+    private const string TimeBudgetStatus = "time budget";
+
     private void TrainUntil(PrefixTuningTrial trial, int epochs)
     {
-        var started = Stopwatch.StartNew();
+        var started = _clock.Elapsed;
         if (!_alive.TryGetValue(trial, out var session))
         {
             var options = _baseOptions.Clone();
@@ -105,41 +138,54 @@ internal sealed class TrialRunner : IDisposable
             options.Seed = _sweep.Seed ?? _baseOptions.Seed ?? 0;
             options.Progress = null;
             options.CancellationToken = _sweep.CancellationToken;
-            session = TrainingSession.Start(_env, options, _train, log: null, _sweep.Metric);
+            session = TrainingSession.Start(_env, options, _train, log: null, _sweep.Metric); // seeds torch's generator
             _alive[trial] = session;
             trial.TrainableParameters = session.Trainer.TrainableParameterCount;
         }
+        else if (_randomStates.Remove(trial, out var state))
+        {
+            using (state)
+                torch.random.set_rng_state(state);
+        }
 
         var trainer = session.Trainer;
-        while (trainer.History.Count < epochs && !trainer.IsFinished)
+        try
         {
-            _sweep.CancellationToken.ThrowIfCancellationRequested();
-            if (BudgetSpent)
+            while (trainer.History.Count < epochs && !trainer.IsFinished)
             {
-                trial.Status = "time budget";
-                break;
+                _sweep.CancellationToken.ThrowIfCancellationRequested();
+                if (BudgetSpent)
+                {
+                    trial.Status = TimeBudgetStatus;
+                    break;
+                }
+                var record = trainer.RunEpoch();
+                double metric = record.ValidationMetric ?? double.NaN;
+                trial.AddEpoch(metric);
+                _totalEpochs++;
+                var report = new PrefixTuningSweepProgress
+                {
+                    Trial = trial.Index,
+                    TrialCount = _trials.Count,
+                    PrefixLength = trial.PrefixLength,
+                    LearningRate = trial.LearningRate,
+                    Epoch = record.Epoch,
+                    ValidationMetric = metric,
+                    TotalEpochs = _totalEpochs,
+                    Elapsed = _clock.Elapsed,
+                };
+                _sweep.Progress?.Report(report);
+                _log(report.ToString());
             }
-            var record = trainer.RunEpoch();
-            double metric = record.ValidationMetric ?? double.NaN;
-            trial.AddEpoch(metric);
-            _totalEpochs++;
-            var report = new PrefixTuningSweepProgress
-            {
-                Trial = trial.Index,
-                TrialCount = _trials.Count,
-                PrefixLength = trial.PrefixLength,
-                LearningRate = trial.LearningRate,
-                Epoch = record.Epoch,
-                ValidationMetric = metric,
-                TotalEpochs = _totalEpochs,
-                Elapsed = _clock.Elapsed,
-            };
-            _sweep.Progress?.Report(report);
-            _log(report.ToString());
+        }
+        finally
+        {
+            trial.WallTime += _clock.Elapsed - started;
         }
         if (trainer.IsFinished)
             trial.Status = trainer.History.Count < _baseOptions.MaxEpochs ? "early stopping" : "completed";
-        trial.WallTime += started.Elapsed;
+        else
+            _randomStates[trial] = torch.random.get_rng_state(); // resumed later, after other trials drew from the generator
     }
 
     private void Retire(PrefixTuningTrial trial, string status)
@@ -147,6 +193,8 @@ internal sealed class TrialRunner : IDisposable
         trial.Status = status;
         if (_alive.Remove(trial, out var session))
             session.Dispose();
+        if (_randomStates.Remove(trial, out var state))
+            state.Dispose();
     }
 
     public void Dispose()
@@ -154,5 +202,8 @@ internal sealed class TrialRunner : IDisposable
         foreach (var session in _alive.Values)
             session.Dispose();
         _alive.Clear();
+        foreach (var state in _randomStates.Values)
+            state.Dispose();
+        _randomStates.Clear();
     }
 }
