@@ -17,7 +17,9 @@ internal sealed class TaggedRow
 }
 
 /// <summary>Train / validation / test splits of one dataset, already subsampled for the profile.</summary>
-internal sealed record Splits<T>(string Name, IReadOnlyList<T> Train, IReadOnlyList<T> Validation, IReadOnlyList<T> Test, string Description);
+/// <remarks><see cref="Classes"/>: every label of the full training file, so a subsample that lacks one still maps test labels to keys.</remarks>
+internal sealed record Splits<T>(string Name, IReadOnlyList<T> Train, IReadOnlyList<T> Validation, IReadOnlyList<T> Test, string Description,
+    IReadOnlyList<string> Classes);
 
 /// <summary>Reads the shared datasets (never copied into the repo) and subsamples them with a fixed seed.</summary>
 internal static class Datasets
@@ -42,7 +44,8 @@ internal static class Datasets
         string description = $"Banking77: {train.Length:N0} train rows, 10 % ({held:N0}) held out as validation (seed {Seed}); " +
             $"used {rest.Length:N0} train / {validation.Length:N0} validation / {testRows.Length:N0} of {test.Length:N0} test rows; " +
             $"{train.Select(r => r.Intent).Distinct().Count()} intents.";
-        return new Splits<TextRow>("banking77", rest, validation, testRows, description);
+        return new Splits<TextRow>("banking77", rest, validation, testRows, description,
+            train.Select(r => r.Intent).Distinct().Order(StringComparer.Ordinal).ToList());
     }
 
     /// <summary>WNUT-17: train, dev (validation) and annotated test files; limits take a seeded sample of each.</summary>
@@ -61,12 +64,13 @@ internal static class Datasets
             }
             return rows;
         }
+        var allTags = Read("wnut17train.conll", null, Seed).SelectMany(r => r.Tags).Distinct().Order(StringComparer.Ordinal).ToList();
         var train = Read("wnut17train.conll", trainLimit, Seed);
         var dev = Read("emerging.dev.conll", validationLimit, Seed + 1);
         var test = Read("emerging.test.annotated", testLimit, Seed + 2);
         string description = $"WNUT-17: used {train.Length:N0} train / {dev.Length:N0} dev (validation) / {test.Length:N0} test sentences " +
             $"(full files: 3,394 / 1,009 / 1,287); BIO tags over {train.SelectMany(r => r.Tags).Where(t => t != "O").Select(t => t[2..]).Distinct().Count()} entity types.";
-        return new Splits<TaggedRow>("wnut17", train, dev, test, description);
+        return new Splits<TaggedRow>("wnut17", train, dev, test, description, allTags);
     }
 
     // The estimator splits sentences on white space; a token holding some (a no-break space) must stay one word.

@@ -76,10 +76,9 @@ internal sealed class Banking77Dataset : QualityDataset
     {
         var splits = Datasets.Banking77(mlContext, dataFolder, profile.BankingTrain, profile.BankingValidation, profile.BankingTest);
         // Keys from every intent of the train file, so a subsample missing an intent still maps test labels the same way.
-        var all = mlContext.Data.LoadFromEnumerable(splits.Train.Concat(splits.Validation));
+        var all = mlContext.Data.LoadFromEnumerable(splits.Classes.Select(c => new TextRow { Intent = c }));
         var toKey = mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TextRow.Intent)).Fit(all);
-        int classCount = splits.Train.Concat(splits.Validation).Select(r => r.Intent).Distinct().Count();
-        return new Banking77Dataset(mlContext, splits, toKey, classCount, profile.BankingMaxTokens);
+        return new Banking77Dataset(mlContext, splits, toKey, splits.Classes.Count, profile.BankingMaxTokens);
     }
 
     public override PrefixTuningTransformer Fit(Action<PrefixTuningOptions> configure)
@@ -126,9 +125,10 @@ internal sealed class Wnut17Dataset : QualityDataset
     public static Wnut17Dataset Load(MLContext mlContext, string dataFolder, QualityProfile profile)
     {
         var splits = Datasets.Wnut17(dataFolder, profile.WnutTrain, profile.WnutValidation, profile.WnutTest);
-        var toKey = mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TaggedRow.Tags)).Fit(mlContext.Data.LoadFromEnumerable(splits.Train));
-        int classCount = splits.Train.SelectMany(r => r.Tags).Distinct().Count();
-        return new Wnut17Dataset(mlContext, splits, toKey, classCount, profile.WnutMaxTokens);
+        // Keys from every tag of the train file (see Banking77Dataset.Load).
+        var all = mlContext.Data.LoadFromEnumerable(new[] { new TaggedRow { Tags = splits.Classes.ToArray() } });
+        var toKey = mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TaggedRow.Tags)).Fit(all);
+        return new Wnut17Dataset(mlContext, splits, toKey, splits.Classes.Count, profile.WnutMaxTokens);
     }
 
     public override PrefixTuningTransformer Fit(Action<PrefixTuningOptions> configure)
