@@ -1,0 +1,63 @@
+namespace Microsoft.ML.PTuning.Benchmarks;
+
+/// <summary>
+/// How much of each dataset a quality run uses and for how long it trains. The quick profile is a smoke run (at most
+/// 10 minutes on 2 cores for both suites); the full profile is sized to finish in about 60–90 minutes on an idle 2-core
+/// CPU, so it subsamples too. Both say what they used in their output.
+/// </summary>
+internal sealed record QualityProfile(
+    string Name,
+    int? BankingTrain, int? BankingValidation, int? BankingTest, int BankingEpochs, int BankingMaxTokens,
+    int? WnutTrain, int? WnutValidation, int? WnutTest, int WnutEpochs, int WnutMaxTokens,
+    int BatchSize, int Patience, int[] PrefixLengths, int PromptLength,
+    IReadOnlyDictionary<TuningMethod, double[]> LearningRates)
+{
+    /// <summary>
+    /// The learning-rate search every method gets: two values per method family, chosen on validation. Prefix and prompt
+    /// tuning bracket P-Tuning v2's 5e-3…3e-2; the linear probe and full fine-tuning use the usual ranges for a head
+    /// alone and for a small (22 M) encoder.
+    /// </summary>
+    private static readonly IReadOnlyDictionary<TuningMethod, double[]> Grid = new Dictionary<TuningMethod, double[]>
+    {
+        [TuningMethod.PrefixTuning] = new[] { 1e-2, 3e-2 },
+        [TuningMethod.PromptTuning] = new[] { 1e-2, 3e-2 },
+        [TuningMethod.LinearProbe] = new[] { 1e-3, 5e-3 },
+        [TuningMethod.FullFineTuning] = new[] { 5e-5, 1e-4 },
+    };
+
+    /// <summary>One learning rate per method (the higher of the grid; short runs favour it), a hundred or two rows, 2 epochs.</summary>
+    public static QualityProfile Quick { get; } = new(
+        "quick",
+        BankingTrain: 96, BankingValidation: 48, BankingTest: 96, BankingEpochs: 2, BankingMaxTokens: 64,
+        WnutTrain: 64, WnutValidation: 32, WnutTest: 64, WnutEpochs: 2, WnutMaxTokens: 64,
+        BatchSize: 16, Patience: 0, PrefixLengths: new[] { 8, 32, 128 }, PromptLength: 16,
+        LearningRates: Grid.ToDictionary(p => p.Key, p => new[] { p.Value[^1] }));
+
+    /// <summary>
+    /// The full grid (28 training runs) over subsamples sized, by estimate, for 60–90 minutes on 2 idle cores: 1,500
+    /// Banking77 train rows (about 19 per intent), 800 WNUT-17 train sentences, 3 epochs; the whole test sets.
+    /// </summary>
+    public static QualityProfile Full { get; } = new(
+        "full",
+        BankingTrain: 1500, BankingValidation: 500, BankingTest: null, BankingEpochs: 3, BankingMaxTokens: 64,
+        WnutTrain: 800, WnutValidation: 400, WnutTest: null, WnutEpochs: 3, WnutMaxTokens: 64,
+        BatchSize: 16, Patience: 2, PrefixLengths: new[] { 8, 32, 128 }, PromptLength: 16,
+        LearningRates: Grid);
+
+    public string Describe() =>
+        $"profile '{Name}': batch {BatchSize}, early-stopping patience {Patience} (0 = off), prefix lengths {string.Join("/", PrefixLengths)}, " +
+        $"prompt length {PromptLength}; Banking77 up to {BankingEpochs} epochs, {BankingMaxTokens} tokens; WNUT-17 up to {WnutEpochs} epochs, {WnutMaxTokens} tokens; " +
+        "learning rates " + string.Join(", ", LearningRates.Select(p => $"{p.Key} {{{string.Join(", ", p.Value.Select(v => v.ToString("G3", System.Globalization.CultureInfo.InvariantCulture)))}}}"));
+}
+
+/// <summary>How long the speed suite measures.</summary>
+/// <remarks>The batch-1 inference rows: all 32 in the full profile, the first 8 in the quick one; quick also skips the 32-token case.</remarks>
+internal sealed record SpeedProfile(string Name, int WarmupSteps, int TimedSteps, int InferenceRepeats, int BatchOneRows, int[] InferenceLengths,
+    int MatmulSize, int MatmulRepeats)
+{
+    public static SpeedProfile Quick { get; } = new("quick", WarmupSteps: 1, TimedSteps: 1, InferenceRepeats: 1, BatchOneRows: 8,
+        InferenceLengths: new[] { 128 }, MatmulSize: 1024, MatmulRepeats: 5);
+
+    public static SpeedProfile Full { get; } = new("full", WarmupSteps: 1, TimedSteps: 5, InferenceRepeats: 3, BatchOneRows: 32,
+        InferenceLengths: new[] { 128, 32 }, MatmulSize: 2048, MatmulRepeats: 5);
+}
