@@ -17,8 +17,11 @@ public static class TinyBaseModel
     public static string Get(string modelType = "roberta") =>
         Shared.GetOrAdd(modelType, type => new Lazy<string>(() => Create(type, seed: 1))).Value;
 
-    /// <summary>A new folder of its own (for tests that change, move or delete it), weights from <paramref name="seed"/>.</summary>
-    public static string Create(string modelType, int seed)
+    /// <summary>
+    /// A new folder of its own (for tests that change, move or delete it), weights from <paramref name="seed"/>; a small
+    /// <paramref name="maxPositionEmbeddings"/> lets a test make long prefixes crowd out tokens.
+    /// </summary>
+    public static string Create(string modelType, int seed, int? maxPositionEmbeddings = null)
     {
         string folder = TestPaths.NewTempFolder($"base-{modelType}");
         string tokenizer = Path.Combine(TestPaths.RepoRoot, "test", "fixtures", "hf", "tokenizers", modelType);
@@ -32,6 +35,8 @@ public static class TinyBaseModel
             File.Copy(Path.Combine(tokenizer, file), Path.Combine(folder, file));
 
         EncoderConfig config = Config(modelType, VocabularySize(folder, modelType));
+        if (maxPositionEmbeddings is int positions)
+            config = config with { MaxPositionEmbeddings = positions };
         using var encoder = TinyEncoders.Random(config, seed);
         var tensors = TinyEncoders.StateWithPrefix(encoder, "");
         TinyEncoders.WriteCheckpoint(folder, config, tensors);

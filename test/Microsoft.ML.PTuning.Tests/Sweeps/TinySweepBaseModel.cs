@@ -1,12 +1,10 @@
-using System.Text.Json;
 using Microsoft.ML.Data;
-using Microsoft.ML.PTuning.Tests.Modeling;
 
 namespace Microsoft.ML.PTuning.Tests.Sweeps;
 
 /// <summary>
 /// A tiny RoBERTa base-model folder (the fixture byte-level BPE tokenizer, H=32, 2 layers, 4 heads, seeded random
-/// weights) and a keyword task for sweeps. (A similar helper for pipeline tests lives on another branch; merge them.)
+/// weights, from <see cref="Pipeline.TinyBaseModel"/>) and a keyword task for sweeps.
 /// </summary>
 internal static class TinySweepBaseModel
 {
@@ -17,23 +15,8 @@ internal static class TinySweepBaseModel
     /// A fresh Hugging Face folder: tokenizer files copied from test/fixtures/hf/tokenizers/roberta, config.json with
     /// vocab_size = the tokenizer's, and model.safetensors of a seeded random <c>TransformerEncoder</c>.
     /// </summary>
-    public static string CreateFolder(int maxPositionEmbeddings = SmallPositionTable, long seed = 7)
-    {
-        string folder = TestPaths.NewTempFolder("sweep-base");
-        string tokenizer = Path.Combine(TestPaths.RepoRoot, "test", "fixtures", "hf", "tokenizers", "roberta");
-        foreach (string file in Directory.GetFiles(tokenizer))
-            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
-        using var vocab = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "vocab.json")));
-        int vocabSize = vocab.RootElement.EnumerateObject().Max(p => p.Value.GetInt32()) + 1;
-
-        var config = TinyEncoders.Roberta() with { VocabSize = vocabSize, MaxPositionEmbeddings = maxPositionEmbeddings };
-        using var encoder = TinyEncoders.Random(config, seed);
-        var tensors = TinyEncoders.StateWithPrefix(encoder, "roberta.");
-        TinyEncoders.WriteCheckpoint(folder, config, tensors);
-        foreach (var tensor in tensors.Values)
-            tensor.Dispose();
-        return folder;
-    }
+    public static string CreateFolder(int maxPositionEmbeddings = SmallPositionTable, int seed = 7) =>
+        Pipeline.TinyBaseModel.Create("roberta", seed, maxPositionEmbeddings);
 
     // Single-token words of the fixture vocabulary ("Ġb", ..., "Ġdog", "Ġthe"): one token each after the first word.
     private static readonly string[] Filler = ["b", "c", "f", "l", "m", "p", "r", "t", "w"];
