@@ -47,6 +47,12 @@ internal sealed class BaseModel
     public torch.Device Device { get; }
 
     /// <summary>
+    /// Taken by everything that sets the shared encoder's train/eval mode and runs it (training steps, inference), so a
+    /// Fit on this base and predictions with another model over it do not switch each other's dropout on or off.
+    /// </summary>
+    public object ModeGate { get; } = new();
+
+    /// <summary>
     /// Loads (or returns the cached) base model from a Hugging Face folder onto <paramref name="device"/>. A cached model
     /// whose weight file has changed since (size or write time) is read again, so it never stands for other weights.
     /// </summary>

@@ -15,8 +15,6 @@ internal sealed class TaskEngine : IDisposable
     /// <summary>Rows per inference forward pass.</summary>
     public const int InferenceBatchSize = 32;
 
-    private readonly object _forwardLock = new();
-
     public TaskEngine(BaseModel baseModel, PrefixTunedModel model, int maxTokens, int classCount)
     {
         Base = baseModel;
@@ -42,16 +40,14 @@ internal sealed class TaskEngine : IDisposable
             var slice = sequences.Skip(start).Take(InferenceBatchSize).ToList();
             float[] logits;
             long[] shape;
-            lock (_forwardLock)
+            // The base model's gate: the backbone may be shared with a model that is training (see PrefixTuningTrainer).
+            lock (Base.ModeGate)
             {
                 using var scope = NewDisposeScope();
                 using var noGrad = no_grad();
-                bool wasTraining = Model.training;
                 Model.eval();
                 using var batch = Batch.Collate(slice, labels: null, tokenLabels: false, Tokenizer.PadTokenId, Base.Device);
                 Tensor output = Model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds).to(ScalarType.Float32).cpu();
-                if (wasTraining)
-                    Model.train();
                 shape = output.shape;
                 logits = output.data<float>().ToArray();
             }

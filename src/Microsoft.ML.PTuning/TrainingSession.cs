@@ -102,7 +102,7 @@ internal sealed class TrainingSession : IDisposable
         var settings = new TrainerSettings(options.EffectiveLearningRate, options.WeightDecay, options.WarmupRatio, options.ClipNorm,
             options.BatchSize, options.MaxEpochs, options.EarlyStoppingPatience, seed);
         var trainer = new PrefixTuningTrainer(model, train, settings, tokenLabels: kind == TaskKind.TokenClassification,
-            baseModel.Tokenizer.PadTokenId, device, validate, options.Progress, log, options.CancellationToken);
+            baseModel.Tokenizer.PadTokenId, device, validate, options.Progress, log, options.CancellationToken, baseModel.ModeGate);
         log?.Invoke($"{options.Method}: {train.Count} training sequences, {trainer.TrainableParameterCount:N0} trainable parameters, " +
             $"max {maxTokens} tokens per sequence, device {device}.");
         return new TrainingSession(options, spec, columns, classNames, engine, task, trainer);

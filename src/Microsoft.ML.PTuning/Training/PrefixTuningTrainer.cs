@@ -25,6 +25,9 @@ internal sealed class PrefixTuningTrainer : IDisposable
     private readonly IProgress<PrefixTuningProgress>? _progress;
     private readonly Action<string>? _log;
     private readonly CancellationToken _cancellation;
+    // Held while the model is in train mode: a backbone shared with other models (inference, other trials) switches
+    // train/eval mode for all of them, so every user sets its mode and runs its forward under the base model's gate.
+    private readonly object _modeGate;
     private readonly IReadOnlyList<Parameter> _trainable;
     private readonly OptimizerHelper _optimizer;
     private readonly LearningRateSchedule _schedule;
@@ -37,8 +40,9 @@ internal sealed class PrefixTuningTrainer : IDisposable
 
     public PrefixTuningTrainer(PrefixTunedModel model, IReadOnlyList<TrainingExample> train, TrainerSettings settings,
         bool tokenLabels, long padTokenId, Device device, Func<double>? validate,
-        IProgress<PrefixTuningProgress>? progress, Action<string>? log, CancellationToken cancellation)
+        IProgress<PrefixTuningProgress>? progress, Action<string>? log, CancellationToken cancellation, object? modeGate = null)
     {
+        _modeGate = modeGate ?? new object();
         if (train.Count == 0)
             throw new InvalidOperationException("The training data has no usable rows (every row was empty or had a missing label).");
         _model = model;
@@ -101,7 +105,6 @@ internal sealed class PrefixTuningTrainer : IDisposable
     {
         int epoch = _history.Count + 1;
         var started = Stopwatch.StartNew();
-        _model.train();
         int[] order = Enumerable.Range(0, _train.Count).ToArray();
         _shuffle.Shuffle(order);
 
@@ -132,9 +135,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
         double? metric = null;
         if (_validate != null)
         {
-            _model.eval();
-            metric = _validate();
-            _model.train();
+            metric = _validate(); // runs in eval mode under the same gate (TaskEngine.Run)
         }
         var record = new EpochRecord(epoch, meanLoss, metric, started.Elapsed);
         _history.Add(record);
@@ -166,19 +167,24 @@ internal sealed class PrefixTuningTrainer : IDisposable
         foreach (var group in _optimizer.ParamGroups)
             group.LearningRate = rate;
 
-        _optimizer.zero_grad();
-        Tensor logits = _model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
-        Tensor loss = _tokenLabels
-            ? nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.Labels!.reshape(-1), ignore_index: TrainingExample.IgnoreIndex)
-            : nn.functional.cross_entropy(logits, batch.Labels!);
-        double value = loss.item<float>();
-        if (!double.IsFinite(value))
-            throw new InvalidOperationException(
-                $"Training diverged: the loss became {value} at epoch {epoch}, step {_step + 1}. Lower LearningRate (now {_settings.LearningRate:G3}) or enable ClipNorm.");
-        loss.backward();
-        if (_settings.ClipNorm > 0)
-            nn.utils.clip_grad_norm_(_trainable, _settings.ClipNorm);
-        _optimizer.step();
+        double value;
+        lock (_modeGate)
+        {
+            _model.train();
+            _optimizer.zero_grad();
+            Tensor logits = _model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
+            Tensor loss = _tokenLabels
+                ? nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.Labels!.reshape(-1), ignore_index: TrainingExample.IgnoreIndex)
+                : nn.functional.cross_entropy(logits, batch.Labels!);
+            value = loss.item<float>();
+            if (!double.IsFinite(value))
+                throw new InvalidOperationException(
+                    $"Training diverged: the loss became {value} at epoch {epoch}, step {_step + 1}. Lower LearningRate (now {_settings.LearningRate:G3}) or enable ClipNorm.");
+            loss.backward();
+            if (_settings.ClipNorm > 0)
+                nn.utils.clip_grad_norm_(_trainable, _settings.ClipNorm);
+            _optimizer.step();
+        }
         _step++;
         return value;
     }

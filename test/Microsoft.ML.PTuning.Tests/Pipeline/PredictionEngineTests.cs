@@ -99,4 +99,24 @@ public class PredictionEngineTests(TrainedModels models, ITestOutputHelper outpu
         threads.ForEach(t => t.Join());
         Assert.Empty(errors);
     }
+
+    [Fact]
+    public void PredictionsWhileAnotherModelTrainsOnTheSameBaseAreUnchanged()
+    {
+        // Both use TinyBaseModel.Get(), so they share one loaded encoder whose train/eval mode training switches.
+        float[][] sequential = TinyData.Scores(models.Text.Transform(models.TextData));
+        var training = new Thread(() =>
+            TinyData.TextPipeline(models.Context, TinyData.TextOptions(TinyBaseModel.Get(), epochs: 4)).Fit(models.TextData));
+        training.Start();
+        int rounds = 0;
+        while (training.IsAlive || rounds == 0)
+        {
+            float[][] during = TinyData.Scores(models.Text.Transform(models.TextData));
+            Assert.Equal(0f, TinyData.MaxDifference(sequential, during)); // dropout never leaks into inference
+            rounds++;
+            Thread.Sleep(20); // leave the training thread room to take the base model's gate
+        }
+        training.Join();
+        output.WriteLine($"{rounds} transforms ran while the other model trained");
+    }
 }
