@@ -85,7 +85,7 @@ public sealed class PrefixTuningSweepResult
         plot.XLabel("prefix length (log scale)");
         plot.YLabel("best validation metric");
         plot.Title("Prefix-tuning sweep");
-        plot.ShowLegend();
+        plot.ShowLegend(ScottPlot.Edge.Right); // outside the data area, so no point hides behind it
         plot.SavePng(path, 800, 500);
     }
 }
