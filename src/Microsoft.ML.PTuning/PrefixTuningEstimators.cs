@@ -50,11 +50,9 @@ public sealed class PrefixTuningTextClassificationEstimator : PrefixTuningEstima
         Options.Validate();
         var label = EstimatorCore.RequireColumn(inputSchema, Options.LabelColumnName, nameof(Options.LabelColumnName),
             c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.IsKey, "a key (use MapValueToKey)");
-        EstimatorCore.RequireColumn(inputSchema, Options.Sentence1ColumnName, nameof(Options.Sentence1ColumnName),
-            c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is TextDataViewType, "Text (String)");
+        EstimatorCore.RequireText(inputSchema, Options.Sentence1ColumnName, nameof(Options.Sentence1ColumnName));
         if (Options.Sentence2ColumnName != null)
-            EstimatorCore.RequireColumn(inputSchema, Options.Sentence2ColumnName, nameof(Options.Sentence2ColumnName),
-                c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is TextDataViewType, "Text (String)");
+            EstimatorCore.RequireText(inputSchema, Options.Sentence2ColumnName, nameof(Options.Sentence2ColumnName));
         return EstimatorCore.WithColumns(inputSchema,
             new SchemaShape.Column(Options.PredictionColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, label.Annotations),
             new SchemaShape.Column(Options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false));
@@ -78,8 +76,7 @@ public sealed class PrefixTuningTokenClassificationEstimator : PrefixTuningEstim
         Options.Validate();
         var label = EstimatorCore.RequireColumn(inputSchema, Options.LabelColumnName, nameof(Options.LabelColumnName),
             c => c.Kind == SchemaShape.Column.VectorKind.VariableVector && c.IsKey, "a variable-length vector of keys (MapValueToKey over string[])");
-        EstimatorCore.RequireColumn(inputSchema, Options.SentenceColumnName, nameof(Options.SentenceColumnName),
-            c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is TextDataViewType, "Text (String)");
+        EstimatorCore.RequireText(inputSchema, Options.SentenceColumnName, nameof(Options.SentenceColumnName));
         return EstimatorCore.WithColumns(inputSchema,
             new SchemaShape.Column(Options.PredictionColumnName, SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.UInt32, true, label.Annotations));
     }
@@ -97,6 +94,9 @@ internal static class EstimatorCore
             throw new ArgumentOutOfRangeException(optionName, $"Column '{name}' ({optionName}) must be {expected}, but is {column.GetTypeString()}.");
         return column;
     }
+
+    public static SchemaShape.Column RequireText(SchemaShape schema, string name, string optionName) =>
+        RequireColumn(schema, name, optionName, c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is TextDataViewType, "Text (String)");
 
     public static SchemaShape WithColumns(SchemaShape input, params SchemaShape.Column[] added)
     {
