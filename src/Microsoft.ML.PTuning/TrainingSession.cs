@@ -99,7 +99,7 @@ internal sealed class TrainingSession : IDisposable
             }
         }
 
-        var settings = new TrainerSettings(options.EffectiveLearningRate, options.WeightDecay, options.WarmupRatio, options.ClipNorm,
+        var settings = new TrainerSettings(options.EffectiveLearningRate, options.EffectiveProjectionLearningRate, options.WeightDecay, options.WarmupRatio, options.ClipNorm,
             options.BatchSize, options.MaxEpochs, options.EarlyStoppingPatience, seed);
         var trainer = new PrefixTuningTrainer(model, train, settings, tokenLabels: kind == TaskKind.TokenClassification,
             baseModel.Tokenizer.PadTokenId, device, validate, options.Progress, log, options.CancellationToken, baseModel.ModeGate);

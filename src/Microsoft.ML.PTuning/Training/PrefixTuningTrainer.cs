@@ -31,6 +31,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
     private readonly IReadOnlyList<Parameter> _trainable;
     private readonly OptimizerHelper _optimizer;
     private readonly LearningRateSchedule _schedule;
+    private readonly double[] _peakRates;   // per optimizer parameter group, in the optimizer's order
     private readonly Random _shuffle;
     private readonly int _stepsPerEpoch;
     private readonly List<EpochRecord> _history = new();
@@ -63,17 +64,29 @@ internal sealed class PrefixTuningTrainer : IDisposable
             throw new InvalidOperationException("The model has no trainable parameters for this tuning method.");
 
         // Weight decay skips biases and LayerNorm weights, as Hugging Face's Trainer does: those are the 1-D tensors.
-        var decayed = _trainable.Where(p => p.dim() >= 2).ToList();
-        var undecayed = _trainable.Where(p => p.dim() < 2).ToList();
+        // A reparameterized prefix gets its own peak rate (PrefixTuningOptions.PrefixProjectionLearningRate says why).
+        var projection = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+        if (model.Prefix is { IsReparameterized: true } mlp)
+            projection.UnionWith(mlp.parameters());
         var groups = new List<AdamW.ParamGroup>();
-        if (decayed.Count > 0)
-            groups.Add(new AdamW.ParamGroup(decayed, new AdamW.Options { LearningRate = settings.LearningRate, weight_decay = settings.WeightDecay }));
-        if (undecayed.Count > 0)
-            groups.Add(new AdamW.ParamGroup(undecayed, new AdamW.Options { LearningRate = settings.LearningRate, weight_decay = 0 }));
+        var peaks = new List<double>();
+        foreach (bool inProjection in new[] { false, true })
+        {
+            double peak = inProjection ? settings.ProjectionLearningRate : settings.LearningRate;
+            foreach (bool decays in new[] { true, false })
+            {
+                var members = _trainable.Where(p => projection.Contains(p) == inProjection && p.dim() >= 2 == decays).ToList();
+                if (members.Count == 0)
+                    continue;
+                groups.Add(new AdamW.ParamGroup(members, new AdamW.Options { LearningRate = peak, weight_decay = decays ? settings.WeightDecay : 0 }));
+                peaks.Add(peak);
+            }
+        }
         _optimizer = torch.optim.AdamW(groups, settings.LearningRate);
+        _peakRates = peaks.ToArray();
 
         _stepsPerEpoch = (train.Count + settings.BatchSize - 1) / settings.BatchSize;
-        _schedule = new LearningRateSchedule(settings.LearningRate, _stepsPerEpoch * settings.MaxEpochs, settings.WarmupRatio);
+        _schedule = new LearningRateSchedule(_stepsPerEpoch * settings.MaxEpochs, settings.WarmupRatio);
     }
 
     /// <summary>Epochs run so far, with their loss and validation metric.</summary>
@@ -163,9 +176,10 @@ internal sealed class PrefixTuningTrainer : IDisposable
         using var batch = Batch.Collate(members.Select(m => (m.InputIds, m.TokenTypeIds)).ToList(),
             members.Select(m => m.Labels).ToList(), _tokenLabels, _padTokenId, _device);
 
-        double rate = _schedule.At(_step);
+        double factor = _schedule.Factor(_step);
+        int g = 0;
         foreach (var group in _optimizer.ParamGroups)
-            group.LearningRate = rate;
+            group.LearningRate = _peakRates[g++] * factor;
 
         double value;
         lock (_modeGate)

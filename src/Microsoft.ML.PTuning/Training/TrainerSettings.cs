@@ -1,8 +1,12 @@
 namespace Microsoft.ML.PTuning.Training;
 
-/// <summary>The numbers the training loop needs, resolved from the options (learning rate default, seed).</summary>
+/// <summary>
+/// The numbers the training loop needs, resolved from the options (learning rate defaults, seed). LearningRate is the
+/// peak rate of everything trained except a reparameterized prefix, which trains at ProjectionLearningRate.
+/// </summary>
 internal sealed record TrainerSettings(
     double LearningRate,
+    double ProjectionLearningRate,
     double WeightDecay,
     double WarmupRatio,
     double ClipNorm,

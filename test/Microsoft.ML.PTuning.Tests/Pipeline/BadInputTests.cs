@@ -80,6 +80,7 @@ public class BadInputTests(TrainedModels models)
     [InlineData(nameof(PrefixTuningOptions.BatchSize))]
     [InlineData(nameof(PrefixTuningOptions.MaxEpochs))]
     [InlineData(nameof(PrefixTuningOptions.LearningRate))]
+    [InlineData(nameof(PrefixTuningOptions.PrefixProjectionLearningRate))]
     [InlineData(nameof(PrefixTuningOptions.BaseModelPath))]
     [InlineData(nameof(PrefixTuningOptions.MaxSequenceLength))]
     [InlineData(nameof(PrefixTuningOptions.HiddenDropout))]
@@ -96,6 +97,7 @@ public class BadInputTests(TrainedModels models)
                 case nameof(o.BatchSize): o.BatchSize = 0; break;
                 case nameof(o.MaxEpochs): o.MaxEpochs = -1; break;
                 case nameof(o.LearningRate): o.LearningRate = double.NaN; break;
+                case nameof(o.PrefixProjectionLearningRate): o.PrefixProjectionLearningRate = -1e-3; break;
                 case nameof(o.BaseModelPath): o.BaseModelPath = null; break;
                 case nameof(o.MaxSequenceLength): o.MaxSequenceLength = 1; break;
                 case nameof(o.HiddenDropout): o.HiddenDropout = 1.5; break;
