@@ -21,7 +21,8 @@ internal static class QualityReport
         md.AppendLine($"- Wall time: {wall:hh\\:mm\\:ss}");
         md.AppendLine("- Selection: each method trains once per learning rate with the validation set; the rate with the best validation " +
             "metric wins and its model (weights of its best validation epoch) is evaluated on test. Peak RSS is the largest resident set " +
-            "sampled every 20 ms during that training run (whole process: runtime, shared base model, data included).");
+            "sampled every 20 ms during that training run (whole process: runtime, shared base model, data included). For PT2 +proj the " +
+            "learning rate is the head's; the prefix MLP trains at the default PrefixProjectionLearningRate, a tenth of it and at most 1e-3.");
         md.AppendLine();
         foreach (var group in records.GroupBy(r => r.Dataset))
         {
@@ -32,7 +33,7 @@ internal static class QualityReport
                 group.Select(r => new[]
                 {
                     r.Label,
-                    Report.F(r.LearningRate, "G3"),
+                    Report.F(r.LearningRate, "G3") + (r.Search.First(s => s.LearningRate == r.LearningRate).ProjectionLearningRate is double p ? $" (MLP {Report.F(p, "G3")})" : ""),
                     string.Join(" / ", r.Search.Select(s => $"{Report.F(s.LearningRate, "G3")}: {Report.F(s.ValidationMetric, "F3")}")),
                     $"{r.BestEpoch} of {r.ValidationCurve.Count}",
                     Report.F(r.Metric, "F4"),

@@ -5,7 +5,9 @@ using Microsoft.ML.PTuning.Modeling;
 namespace Microsoft.ML.PTuning.Benchmarks;
 
 /// <summary>One learning rate tried for a method: its best validation metric and when it was reached.</summary>
-internal sealed record SearchPoint(double LearningRate, double ValidationMetric, int BestEpoch, int EpochsRun, double TrainSeconds, double PeakRssMb);
+/// <remarks>ProjectionLearningRate: the rate the prefix MLP trained at (the option's default), null without projection.</remarks>
+internal sealed record SearchPoint(double LearningRate, double ValidationMetric, int BestEpoch, int EpochsRun, double TrainSeconds, double PeakRssMb,
+    double? ProjectionLearningRate);
 
 /// <summary>
 /// One row of quality.json: a method on a dataset at the learning rate that won the validation search, with its test
@@ -42,7 +44,7 @@ internal sealed class QualitySuite
             Log.Line("QUICK PROFILE: subsampled data, 2 epochs, one learning rate per method. A smoke run, not the published numbers.");
         var mlContext = new MLContext(seed: Datasets.Seed);
         var records = new List<QualityRecord>();
-        var curves = new List<(string Dataset, string Label, IReadOnlyList<double> Curve)>();
+        string jsonPath = Path.Combine(_args.OutputFolder, "quality.json");
         var descriptions = new List<string>();
 
         QualityDataset[] datasets =
@@ -56,21 +58,26 @@ internal sealed class QualitySuite
             descriptions.Add(dataset.Description);
             int epochs = dataset.Kind == TaskKind.SequenceClassification ? _profile.BankingEpochs : _profile.WnutEpochs;
             var done = new List<QualityRecord>();
+            // Each finished method goes to quality.json at once, so a run stopped part-way keeps what it measured.
+            void Run(MethodConfig config)
+            {
+                done.Add(RunMethod(dataset, config, epochs));
+                Report.WriteJson(jsonPath, records.Concat(done).ToList());
+            }
             foreach (int length in _profile.PrefixLengths)
-                done.Add(RunMethod(dataset, new MethodConfig(TuningMethod.PrefixTuning, length, false), epochs));
+                Run(new MethodConfig(TuningMethod.PrefixTuning, length, false));
             int best = done.MaxBy(r => r.ValidationMetric)!.PrefixLength;
             Log.Line($"  Best prefix length on validation: {best}; adding the projection (MLP reparameterization) there.");
-            done.Add(RunMethod(dataset, new MethodConfig(TuningMethod.PrefixTuning, best, true), epochs));
-            done.Add(RunMethod(dataset, new MethodConfig(TuningMethod.PromptTuning, _profile.PromptLength, false), epochs));
-            done.Add(RunMethod(dataset, new MethodConfig(TuningMethod.LinearProbe, 0, false), epochs));
+            Run(new MethodConfig(TuningMethod.PrefixTuning, best, true));
+            Run(new MethodConfig(TuningMethod.PromptTuning, _profile.PromptLength, false));
+            Run(new MethodConfig(TuningMethod.LinearProbe, 0, false));
             // Last, so the clone of the encoder it trains cannot inflate the other runs' memory.
-            done.Add(RunMethod(dataset, new MethodConfig(TuningMethod.FullFineTuning, 0, false), epochs));
+            Run(new MethodConfig(TuningMethod.FullFineTuning, 0, false));
             records.AddRange(done);
-            curves.AddRange(done.Select(r => (dataset.Name, r.Label, r.ValidationCurve)));
         }
 
         clock.Stop();
-        Report.WriteJson(Path.Combine(_args.OutputFolder, "quality.json"), records);
+        Report.WriteJson(jsonPath, records);
         var plots = QualityPlots.Write(_args.OutputFolder, records);
         QualityReport.WriteMarkdown(Path.Combine(_args.OutputFolder, "quality.md"), _profile, _args, descriptions, records, plots, clock.Elapsed, _baseModel);
         Log.Line($"Quality suite ({_profile.Name} profile) finished in {clock.Elapsed:hh\\:mm\\:ss}; wrote quality.json, quality.md and {plots.Count} plots to {_args.OutputFolder}.");
@@ -90,6 +97,7 @@ internal sealed class QualitySuite
                 var clock = Stopwatch.StartNew();
                 PrefixTuningTransformer model;
                 double peak, start;
+                double? projectionRate = null;
                 using (var memory = MemorySampler.Start())
                 {
                     model = dataset.Fit(o =>
@@ -104,6 +112,8 @@ internal sealed class QualitySuite
                         o.EarlyStoppingPatience = _profile.Patience;
                         o.Seed = Datasets.Seed;
                         o.Progress = recorder;
+                        if (o.PrefixProjection)
+                            projectionRate = o.EffectiveProjectionLearningRate;
                     });
                     peak = memory.PeakMb;
                     start = memory.StartMb;
@@ -111,7 +121,7 @@ internal sealed class QualitySuite
                 double seconds = clock.Elapsed.TotalSeconds;
                 var curve = recorder.ValidationMetrics.ToArray();
                 int bestEpoch = BestEpoch(curve);
-                var point = new SearchPoint(rate, curve.Length > 0 ? curve[bestEpoch - 1] : double.NaN, bestEpoch, curve.Length, seconds, peak);
+                var point = new SearchPoint(rate, curve.Length > 0 ? curve[bestEpoch - 1] : double.NaN, bestEpoch, curve.Length, seconds, peak, projectionRate);
                 runs.Add((point, model, curve, start));
                 Log.Line($"  {label}: best validation {dataset.MetricName} {point.ValidationMetric:F4} at epoch {bestEpoch} ({seconds:F0} s, peak RSS {peak:F0} MB)");
             }
