@@ -1,14 +1,17 @@
 namespace Microsoft.ML.PTuning.Benchmarks;
 
-/// <summary>The command line: <c>&lt;quality|speed|all&gt; [--quick] [--data DIR] [--out DIR] [--model HF-folder]</c>.</summary>
+/// <summary>The command line: <c>&lt;quality|speed|all|projection&gt; [--quick] [--data DIR] [--out DIR] [--model HF-folder]</c>.</summary>
 internal sealed record BenchmarkArguments(string Suite, bool Quick, string DataFolder, string OutputFolder, string? ModelFolder)
 {
-    public const string Usage = "Usage: dotnet run -c Release --project test/Microsoft.ML.PTuning.Benchmarks -- <quality|speed|all> " +
+    public const string Usage = "Usage: dotnet run -c Release --project test/Microsoft.ML.PTuning.Benchmarks -- <quality|speed|all|projection> " +
         "[--quick] [--data DIR (default ../shared/data beside the repo)] [--out DIR (default artifacts/bench)] [--model <Hugging Face folder>]";
 
     public bool RunsQuality => Suite is "quality" or "all";
 
     public bool RunsSpeed => Suite is "speed" or "all";
+
+    /// <summary>The study of the prefix MLP's learning rate; not part of "all".</summary>
+    public bool RunsProjection => Suite is "projection";
 
     /// <summary>Parses the arguments; relative defaults resolve against the repo root (the folder holding Microsoft.ML.PTuning.sln).</summary>
     public static BenchmarkArguments Parse(string[] args)
@@ -24,7 +27,7 @@ internal sealed record BenchmarkArguments(string Suite, bool Quick, string DataF
                 case "--data": data = Value(); break;
                 case "--out": output = Value(); break;
                 case "--model": model = Value(); break;
-                case "quality" or "speed" or "all" when suite == null: suite = args[i]; break;
+                case "quality" or "speed" or "all" or "projection" when suite == null: suite = args[i]; break;
                 default: throw new ArgumentException($"Unknown argument '{args[i]}'. {Usage}");
             }
         }

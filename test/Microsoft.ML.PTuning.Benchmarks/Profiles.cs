@@ -22,7 +22,7 @@ internal sealed record QualityProfile(
         [TuningMethod.PrefixTuning] = new[] { 1e-2, 3e-2 },
         [TuningMethod.PromptTuning] = new[] { 1e-2, 3e-2 },
         [TuningMethod.LinearProbe] = new[] { 1e-3, 5e-3 },
-        [TuningMethod.FullFineTuning] = new[] { 5e-5, 1e-4 },
+        [TuningMethod.FullFineTuning] = new[] { 1e-4, 3e-4 },
     };
 
     /// <summary>One learning rate per method (the higher of the grid; short runs favour it), a hundred or two rows, 2 epochs.</summary>

@@ -22,7 +22,7 @@ internal static class QualityReport
         md.AppendLine("- Selection: each method trains once per learning rate with the validation set; the rate with the best validation " +
             "metric wins and its model (weights of its best validation epoch) is evaluated on test. Peak RSS is the largest resident set " +
             "sampled every 20 ms during that training run (whole process: runtime, shared base model, data included). For PT2 +proj the " +
-            "learning rate is the head's; the prefix MLP trains at the default PrefixProjectionLearningRate, a tenth of it and at most 1e-3.");
+            "learning rate is the head's; the prefix MLP trains at the default PrefixProjectionLearningRate (3e-4, or the head's if lower).");
         md.AppendLine();
         foreach (var group in records.GroupBy(r => r.Dataset))
         {

@@ -9,20 +9,27 @@ internal static class SpeedReport
     {
         const string steps = "speed-step-time.png", inference = "speed-inference.png";
         Bars(Path.Combine(folder, steps), $"Training step, batch {result.Batch} × {result.SequenceLength} tokens (lower is better)", "seconds per step",
-            result.Methods.Select(m => (m.Method + (m.PrefixLength > 0 ? $" P={m.PrefixLength}" : ""), m.StepSeconds)).ToList());
+            result.Methods.Select(m => (m.Method + (m.PrefixLength > 0 ? $" P={m.PrefixLength}" : ""), m.StepSeconds, m.Method)).ToList());
+        // One colour per engine, so ours and ONNX Runtime read as two series side by side.
         Bars(Path.Combine(folder, inference), "Inference throughput, all-MiniLM-L6-v2 (higher is better)", "sequences per second",
-            result.Inference.Select(i => ($"{(i.Engine.StartsWith("ONNX", StringComparison.Ordinal) ? "ORT" : "ours")} b{i.Batch}×{i.SequenceLength}", i.SequencesPerSecond)).ToList());
+            result.Inference.Select(i =>
+            {
+                string engine = i.Engine.StartsWith("ONNX", StringComparison.Ordinal) ? "ORT" : "ours";
+                return ($"{engine} b{i.Batch}×{i.SequenceLength}", i.SequencesPerSecond, engine);
+            }).ToList());
         return new[] { steps, inference };
     }
 
-    private static void Bars(string path, string title, string yLabel, IReadOnlyList<(string Label, double Value)> bars)
+    /// <summary>A bar chart; bars of the same <c>Group</c> share a colour.</summary>
+    private static void Bars(string path, string title, string yLabel, IReadOnlyList<(string Label, double Value, string Group)> bars)
     {
         var plot = new ScottPlot.Plot();
         var palette = new ScottPlot.Palettes.Category10();
+        var groups = bars.Select(b => b.Group).Distinct().ToList();
         for (int i = 0; i < bars.Count; i++)
         {
             var bar = plot.Add.Bar(position: i, value: bars[i].Value);
-            bar.Color = palette.GetColor(i % 10);
+            bar.Color = palette.GetColor(groups.IndexOf(bars[i].Group) % 10);
             bar.Bars[0].Label = bars[i].Value >= 100 ? Report.F(bars[i].Value, "F0") : Report.F(bars[i].Value, "F2");
             bar.ValueLabelStyle.FontSize = 13;
         }
