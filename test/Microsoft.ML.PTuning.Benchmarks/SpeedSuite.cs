@@ -160,7 +160,7 @@ internal sealed class SpeedSuite
             try
             {
                 int steps = _profile.WarmupSteps + _profile.TimedSteps;
-                var settings = new TrainerSettings(LearningRate: 1e-3, ProjectionLearningRate: 1e-4, WeightDecay: 0, WarmupRatio: 0, ClipNorm: 1.0, BatchSize: BatchSize,
+                var settings = new TrainerSettings(LearningRate: 1e-3, ProjectionLearningRate: PrefixTuningOptions.DefaultProjectionLearningRate, WeightDecay: 0, WarmupRatio: 0, ClipNorm: 1.0, BatchSize: BatchSize,
                     MaxEpochs: steps, EarlyStoppingPatience: 0, Seed: Datasets.Seed);
                 // One epoch of this trainer is one optimizer step over the fixed batch: the library's own step, timed as a whole.
                 using var trainer = new PrefixTuningTrainer(model, examples, settings, tokenLabels: false, baseModel.Tokenizer.PadTokenId,
