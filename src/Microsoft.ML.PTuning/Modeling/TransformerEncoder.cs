@@ -134,24 +134,3 @@ public sealed class TransformerEncoder : nn.Module<Tensor, Tensor, Tensor?, Past
 
     private static string Shape(Tensor t) => string.Join(", ", t.shape);
 }
-
-/// <summary>HF <c>BertEncoder</c>: the module list <c>layer</c>.</summary>
-internal sealed class EncoderStack : nn.Module
-{
-#pragma warning disable IDE1006 // names equal the checkpoint's tensor names
-    private readonly ModuleList<EncoderLayer> layer;
-#pragma warning restore IDE1006
-
-    public EncoderStack(EncoderConfig config) : base("encoder")
-    {
-        layer = new ModuleList<EncoderLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new EncoderLayer(config)).ToArray());
-        RegisterComponents();
-    }
-
-    public Tensor forward(Tensor hidden, Tensor additiveMask, PastKeyValues? prefix)
-    {
-        for (int i = 0; i < layer.Count; i++)
-            hidden = layer[i].forward(hidden, additiveMask, prefix?.Key(i), prefix?.Value(i));
-        return hidden;
-    }
-}

@@ -1,34 +1,5 @@
 namespace Microsoft.ML.PTuning;
 
-/// <summary>How <see cref="PrefixTuningSweeper"/> chooses and schedules trials.</summary>
-public enum SweepStrategy
-{
-    /// <summary>Every combination of prefix length and learning rate, each trained to the end (or early stopping).</summary>
-    Grid,
-
-    /// <summary><see cref="PrefixTuningSweepOptions.MaxTrials"/> combinations drawn at random (seeded), each trained to the end.</summary>
-    Random,
-
-    /// <summary>
-    /// Every combination starts; after each rung of epochs only the best 1/<see cref="PrefixTuningSweepOptions.ReductionFactor"/>
-    /// continue, so weak prefix lengths stop early and the survivor trains for the full <c>MaxEpochs</c>.
-    /// </summary>
-    SuccessiveHalving,
-}
-
-/// <summary>The validation metric a sweep ranks trials by.</summary>
-public enum SweepMetric
-{
-    /// <summary>The task's own: accuracy for text classification; entity micro-F1 for BIO token labels, else word accuracy.</summary>
-    Default,
-
-    /// <summary>Accuracy: of sentences for text classification, of labelled words for token classification.</summary>
-    Accuracy,
-
-    /// <summary>Entity-level micro-F1 (seqeval rules for BIO tags); token classification only.</summary>
-    EntityF1,
-}
-
 /// <summary>What a <see cref="PrefixTuningSweeper"/> searches and how.</summary>
 public sealed class PrefixTuningSweepOptions
 {
@@ -64,37 +35,4 @@ public sealed class PrefixTuningSweepOptions
 
     /// <summary>Stops the sweep at the next step; <c>Run</c> then throws <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken CancellationToken { get; set; }
-}
-
-/// <summary>A progress report from a sweep.</summary>
-public sealed record PrefixTuningSweepProgress
-{
-    /// <summary>0-based index of the trial that just finished an epoch.</summary>
-    public int Trial { get; init; }
-
-    /// <summary>Number of trials in the sweep.</summary>
-    public int TrialCount { get; init; }
-
-    /// <summary>The trial's prefix length.</summary>
-    public int PrefixLength { get; init; }
-
-    /// <summary>The trial's learning rate.</summary>
-    public double LearningRate { get; init; }
-
-    /// <summary>The epoch the trial just finished (1-based).</summary>
-    public int Epoch { get; init; }
-
-    /// <summary>Its validation metric.</summary>
-    public double ValidationMetric { get; init; }
-
-    /// <summary>Epochs run so far over all trials.</summary>
-    public int TotalEpochs { get; init; }
-
-    /// <summary>Time since the sweep started.</summary>
-    public TimeSpan Elapsed { get; init; }
-
-    /// <inheritdoc/>
-    public override string ToString() =>
-        $"trial {Trial + 1}/{TrialCount} (prefix {PrefixLength}, lr {LearningRate:G3}) epoch {Epoch}: validation {ValidationMetric:F4} " +
-        $"[{TotalEpochs} epochs, {Elapsed:hh\\:mm\\:ss}]";
 }

@@ -14,6 +14,3 @@ internal sealed record TrainerSettings(
     int MaxEpochs,
     int EarlyStoppingPatience,
     int Seed);
-
-/// <summary>What one epoch produced.</summary>
-internal sealed record EpochRecord(int Epoch, double MeanLoss, double? ValidationMetric, TimeSpan Duration);

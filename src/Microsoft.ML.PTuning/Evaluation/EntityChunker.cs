@@ -1,8 +1,5 @@
 namespace Microsoft.ML.PTuning;
 
-/// <summary>One entity found in a tag sequence: its type and the first and last token it covers (both inclusive).</summary>
-internal readonly record struct EntitySpan(string Type, int Start, int End);
-
 /// <summary>
 /// Finds the entities of a tag sequence with the rules of seqeval's default mode, which follows conlleval.
 /// Works on plain strings so that code without an <see cref="IDataView"/> (the benchmark harness) can use it.

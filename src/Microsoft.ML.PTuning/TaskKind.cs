@@ -1,6 +1,6 @@
-namespace Microsoft.ML.PTuning.Modeling;
+namespace Microsoft.ML.PTuning;
 
-/// <summary>What a <see cref="PrefixTunedModel"/> predicts.</summary>
+/// <summary>What a <see cref="Modeling.PrefixTunedModel"/> predicts.</summary>
 public enum TaskKind
 {
     /// <summary>One label per sequence (pair); logits <c>[B, C]</c>.</summary>

@@ -3,28 +3,6 @@ using System.Text.RegularExpressions;
 
 namespace Microsoft.ML.PTuning.Checkpoints;
 
-/// <summary>A weight of the imported encoder under its Hugging Face name, read from an ONNX tensor (transposed or not).</summary>
-internal sealed record ImportedTensor(string Name, OnnxTensor Source, bool Transposed)
-{
-    /// <summary>The Hugging Face shape: <c>[out, in]</c> for a matrix stored <c>[in, out]</c> in the ONNX graph.</summary>
-    public long[] Shape => Transposed ? new[] { Source.Dims[1], Source.Dims[0] } : Source.Dims;
-}
-
-/// <summary>What an ONNX BERT/RoBERTa encoder graph says about the model: the config.json values and the named weights.</summary>
-internal sealed record ImportedEncoder(
-    string ModelType,
-    int VocabSize,
-    int HiddenSize,
-    int NumHiddenLayers,
-    int NumAttentionHeads,
-    int IntermediateSize,
-    string HiddenAct,
-    int MaxPositionEmbeddings,
-    int TypeVocabSize,
-    double LayerNormEps,
-    int? PadTokenIdFromGraph,
-    IReadOnlyList<ImportedTensor> Tensors);
-
 /// <summary>
 /// Recovers a Hugging Face BERT/RoBERTa encoder (<c>BertModel</c>/<c>RobertaModel</c> names and config) from an ONNX
 /// export of it, such as <c>torch.onnx.export</c> of a transformers model.

@@ -1,0 +1,4 @@
+namespace Microsoft.ML.PTuning;
+
+/// <summary>One entity found in a tag sequence: its type and the first and last token it covers (both inclusive).</summary>
+internal readonly record struct EntitySpan(string Type, int Start, int End);
