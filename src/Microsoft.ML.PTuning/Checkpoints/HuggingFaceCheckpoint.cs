@@ -55,26 +55,10 @@ public sealed class HuggingFaceCheckpoint : IDisposable
     /// <exception cref="InvalidDataException">The configuration or weight file cannot be read.</exception>
     public static HuggingFaceCheckpoint Load(string folder)
     {
-        ArgumentException.ThrowIfNullOrEmpty(folder);
-        string root = Path.GetFullPath(folder);
-        if (!Directory.Exists(root))
-            throw new DirectoryNotFoundException($"Model folder '{root}' does not exist.");
-
-        string configPath = Path.Combine(root, ConfigFileName);
-        if (!File.Exists(configPath))
-            throw new FileNotFoundException($"Model folder '{root}' has no {ConfigFileName}.", configPath);
+        CheckpointFolder root = CheckpointFolder.Open(folder, "Model folder");
+        string configPath = root.RequireFile(ConfigFileName);
         EncoderConfig config = EncoderConfig.Load(configPath);
-
-        string? weightsPath = FindWeightsFile(root);
-        if (weightsPath is null)
-        {
-            string sharded = File.Exists(Path.Combine(root, "model.safetensors.index.json")) || File.Exists(Path.Combine(root, "pytorch_model.bin.index.json"))
-                ? " Sharded checkpoints (*.index.json) are not supported; save the model unsharded."
-                : "";
-            throw new FileNotFoundException(
-                $"Model folder '{root}' has no weight file; looked for {string.Join(", ", WeightFileNames)}.{sharded}",
-                Path.Combine(root, WeightFileNames[0]));
-        }
+        string weightsPath = root.RequireWeightFile(WeightFileNames, ShardedHint);
 
         string sha256 = HashWeights(weightsPath);
         Dictionary<string, Tensor> tensors = ReadWeights(weightsPath);
@@ -177,8 +161,13 @@ public sealed class HuggingFaceCheckpoint : IDisposable
         BaseModelPrefixes.FirstOrDefault(p => key.StartsWith(p, StringComparison.Ordinal)) is string p ? key[p.Length..] : key;
 
     /// <summary>The folder's weight file (the first of <see cref="WeightFileNames"/> that exists), or null.</summary>
-    public static string? FindWeightsFile(string folder) =>
-        WeightFileNames.Select(name => Path.Combine(folder, name)).FirstOrDefault(File.Exists);
+    public static string? FindWeightsFile(string folder) => CheckpointFolder.FindFirst(folder, WeightFileNames);
+
+    // An index file means save_pretrained sharded the weights: say so, or the user hunts for a file that was never written.
+    private static string ShardedHint(string root) =>
+        File.Exists(Path.Combine(root, "model.safetensors.index.json")) || File.Exists(Path.Combine(root, "pytorch_model.bin.index.json"))
+            ? " Sharded checkpoints (*.index.json) are not supported; save the model unsharded."
+            : "";
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, long Length, DateTime Written), string> Hashes = new();
 

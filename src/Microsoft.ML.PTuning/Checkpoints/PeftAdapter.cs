@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.ML.PTuning.Modeling;
 using static TorchSharp.torch;
@@ -103,15 +102,10 @@ public sealed class PeftAdapter : IDisposable
     /// <c>prompt_embeddings</c> is missing or disagrees with the configuration.</exception>
     public static PeftAdapter Load(string folder)
     {
-        ArgumentException.ThrowIfNullOrEmpty(folder);
-        string root = Path.GetFullPath(folder);
-        if (!Directory.Exists(root))
-            throw new DirectoryNotFoundException($"Adapter folder '{root}' does not exist.");
-        string configPath = Path.Combine(root, ConfigFileName);
-        if (!File.Exists(configPath))
-            throw new FileNotFoundException($"Adapter folder '{root}' has no {ConfigFileName}.", configPath);
+        CheckpointFolder root = CheckpointFolder.Open(folder, "Adapter folder");
+        string configPath = root.RequireFile(ConfigFileName);
 
-        JsonObject config = ReadConfig(configPath);
+        JsonObject config = CheckpointFolder.ReadJsonObject(configPath);
         string peftType = EncoderConfig.ReadString(config, "peft_type", configPath)
             ?? throw new InvalidDataException($"{configPath}: 'peft_type' is missing; expected \"{PrefixTuningPeftType}\".");
         if (peftType != PrefixTuningPeftType)
@@ -138,10 +132,7 @@ public sealed class PeftAdapter : IDisposable
         int? tokenDim = EncoderConfig.ReadInt(config, "token_dim", configPath);
         int? heads = EncoderConfig.ReadInt(config, "num_attention_heads", configPath);
 
-        string weightsPath = WeightFileNames.Select(name => Path.Combine(root, name)).FirstOrDefault(File.Exists)
-            ?? throw new FileNotFoundException(
-                $"Adapter folder '{root}' has no weight file; looked for {string.Join(", ", WeightFileNames)}.",
-                Path.Combine(root, WeightFileNames[0]));
+        string weightsPath = root.RequireWeightFile(WeightFileNames);
         Dictionary<string, Tensor> stateDict = ToAdapterNames(HuggingFaceCheckpoint.ReadWeights(weightsPath));
         var adapter = new PeftAdapter(configPath, weightsPath, task, numVirtualTokens, projection, numLayers, tokenDim, heads, stateDict);
         try
@@ -210,19 +201,6 @@ public sealed class PeftAdapter : IDisposable
         foreach (Tensor t in _stateDict.Values)
             t.Dispose();
         _stateDict.Clear();
-    }
-
-    private static JsonObject ReadConfig(string path)
-    {
-        try
-        {
-            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject
-                ?? throw new InvalidDataException($"{path}: expected a JSON object at the top level.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e);
-        }
     }
 
     // PEFT's saved names → the model's adapter names: base_model.classifier.x → classifier.x; prompt_embeddings stays.

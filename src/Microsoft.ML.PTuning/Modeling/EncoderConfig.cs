@@ -93,16 +93,7 @@ public sealed record EncoderConfig
     public static EncoderConfig FromJson(string json, string source = "config.json")
     {
         ArgumentNullException.ThrowIfNull(json);
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(json) as JsonObject
-                ?? throw new InvalidDataException($"{source}: expected a JSON object at the top level.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{source}: not valid JSON ({e.Message}).", e);
-        }
+        JsonObject root = ParseObject(json, source);
 
         string sourceType = ReadString(root, "model_type", source)
             ?? throw new InvalidDataException($"{source}: 'model_type' is missing; expected one of {string.Join(", ", KnownModelTypes.Keys)}.");
@@ -212,6 +203,20 @@ public sealed record EncoderConfig
     {
         if (!(value >= 0 && value < 1))
             throw new InvalidDataException($"{source}: {key} must be in [0, 1), got {value.ToString(CultureInfo.InvariantCulture)}.");
+    }
+
+    // Shared with the checkpoint loaders (adapter_config.json), so every configuration file fails alike on bad JSON.
+    internal static JsonObject ParseObject(string json, string source)
+    {
+        try
+        {
+            return JsonNode.Parse(json) as JsonObject
+                ?? throw new InvalidDataException($"{source}: expected a JSON object at the top level.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{source}: not valid JSON ({e.Message}).", e);
+        }
     }
 
     internal static string? ReadString(JsonObject root, string key, string source) =>
