@@ -60,7 +60,7 @@ public sealed class PrefixTuningSweepResult
         foreach (var t in Trials)
         {
             string perEpoch = string.Join(" ", t.ValidationMetrics.Select(m => m.ToString("F3", culture)));
-            md.AppendLine(culture, $"| {t.Index + 1} | {t.PrefixLength} | {t.LearningRate:G3} | {t.EpochsRun} | {t.BestEpoch} | {t.BestMetric:F4} | {perEpoch} | {t.TrainableParameters:N0} | {t.WallTime.TotalSeconds:F1} s | {t.Status} |");
+            md.AppendLine(culture, $"| {t.Index + 1} | {t.PrefixLength} | {t.LearningRate:G3} | {t.EpochsRun} | {t.BestEpoch} | {t.BestMetric:F4} | {perEpoch} | {t.TrainableParameters:N0} | {t.WallTime.TotalSeconds:F1} s | {t.StatusText} |");
         }
         if (Trials.Where(t => t.EpochsRun > 0).Select(t => t.EpochsRun).Distinct().Count() > 1)
             md.AppendLine().AppendLine("Trials stopped early (halved, time budget) are plotted and ranked by their best metric over the epochs they ran.");
