@@ -39,12 +39,26 @@ public sealed class PrefixTuningTrial
     /// <summary>Wall time spent training and validating this trial.</summary>
     public TimeSpan WallTime { get; internal set; }
 
-    /// <summary>Why the trial ended: "completed", "early stopping", "halved at epoch N", "time budget", or "not run".</summary>
-    public string Status { get; internal set; } = "not run";
+    /// <summary>Why the trial ended; for <see cref="TrialStatus.Halved"/>, <see cref="EpochsRun"/> is the epoch it was dropped at.</summary>
+    public TrialStatus Status { get; internal set; } = TrialStatus.NotRun;
+
+    /// <summary>
+    /// <see cref="Status"/> in words, for <see cref="ToString"/> and the sweep report; the one place that spells it, so the
+    /// two agree ("halved at epoch 3" needs <see cref="EpochsRun"/>, which the enum does not carry).
+    /// </summary>
+    internal string StatusText => Status switch
+    {
+        TrialStatus.NotRun => "not run",
+        TrialStatus.Completed => "completed",
+        TrialStatus.EarlyStopping => "early stopping",
+        TrialStatus.Halved => $"halved at epoch {EpochsRun}",
+        TrialStatus.TimeBudget => "time budget",
+        _ => Status.ToString(),
+    };
 
     internal void AddEpoch(double metric) => _metrics.Add(metric);
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"prefix {PrefixLength}, lr {LearningRate:G3}: best {BestMetric:F4} at epoch {BestEpoch}/{EpochsRun} ({Status})";
+        $"prefix {PrefixLength}, lr {LearningRate:G3}: best {BestMetric:F4} at epoch {BestEpoch}/{EpochsRun} ({StatusText})";
 }

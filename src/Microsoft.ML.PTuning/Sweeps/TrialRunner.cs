@@ -78,7 +78,7 @@ internal sealed class TrialRunner : IDisposable
             int keep = Math.Max(1, (int)Math.Ceiling(survivors.Count / (double)eta));
             var ranked = survivors.Where(t => t.EpochsRun > 0).OrderByDescending(t => t.BestMetric).ThenBy(t => t.Index).ToList();
             foreach (var dropped in ranked.Skip(keep))
-                Retire(dropped, $"halved at epoch {dropped.EpochsRun}");
+                Retire(dropped, TrialStatus.Halved);
             survivors = ranked.Take(keep).ToList();
             _log($"Rung {rung + 1}: kept {string.Join("; ", survivors)}.");
         }
@@ -105,8 +105,8 @@ internal sealed class TrialRunner : IDisposable
     /// <summary>Gives trials that stopped between rungs because the time budget ran out that status.</summary>
     public void MarkUnfinished()
     {
-        foreach (var trial in _trials.Where(t => t.EpochsRun > 0 && t.Status == NotRun))
-            trial.Status = TimeBudgetStatus;
+        foreach (var trial in _trials.Where(t => t.EpochsRun > 0 && t.Status == TrialStatus.NotRun))
+            trial.Status = TrialStatus.TimeBudget;
     }
 
     /// <summary>The best trial whose session is still alive, or null.</summary>
@@ -122,9 +122,6 @@ internal sealed class TrialRunner : IDisposable
         session.Dispose();
         return model;
     }
-
-    private const string NotRun = "not run";
-    private const string TimeBudgetStatus = "time budget";
 
     private void TrainUntil(PrefixTuningTrial trial, int epochs)
     {
@@ -156,7 +153,7 @@ internal sealed class TrialRunner : IDisposable
                 _sweep.CancellationToken.ThrowIfCancellationRequested();
                 if (BudgetSpent)
                 {
-                    trial.Status = TimeBudgetStatus;
+                    trial.Status = TrialStatus.TimeBudget;
                     break;
                 }
                 var record = trainer.RunEpoch();
@@ -183,12 +180,12 @@ internal sealed class TrialRunner : IDisposable
             trial.WallTime += _clock.Elapsed - started;
         }
         if (trainer.IsFinished)
-            trial.Status = trainer.History.Count < _baseOptions.MaxEpochs ? "early stopping" : "completed";
+            trial.Status = trainer.History.Count < _baseOptions.MaxEpochs ? TrialStatus.EarlyStopping : TrialStatus.Completed;
         else
             _randomStates[trial] = torch.random.get_rng_state(); // resumed later, after other trials drew from the generator
     }
 
-    private void Retire(PrefixTuningTrial trial, string status)
+    private void Retire(PrefixTuningTrial trial, TrialStatus status)
     {
         trial.Status = status;
         if (_alive.Remove(trial, out var session))

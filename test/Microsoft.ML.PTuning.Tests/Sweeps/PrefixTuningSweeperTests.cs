@@ -92,7 +92,7 @@ public sealed class PrefixTuningSweeperTests
         Assert.Equal(expectedReports, reports.Select(r => (r.Trial, r.Epoch)).ToList());
         Assert.Equal(Enumerable.Range(1, 12), reports.Select(r => r.TotalEpochs));
         Assert.All(reports, r => Assert.Equal(6, r.TrialCount));
-        Assert.All(result.Trials, t => Assert.Equal((2, "completed"), (t.EpochsRun, t.Status)));
+        Assert.All(result.Trials, t => Assert.Equal((2, TrialStatus.Completed), (t.EpochsRun, t.Status)));
         Assert.Equal(12, result.TotalEpochs);
         // A longer prefix trains more scalars: 2 layers × 2 (key, value) × 32 per position, plus the same head.
         Assert.Equal(2 * 2 * 32 * (4 - 2), result.Trials[2].TrainableParameters - result.Trials[0].TrainableParameters);
@@ -138,7 +138,8 @@ public sealed class PrefixTuningSweeperTests
         Assert.Equal(24, grid.TotalEpochs);
         Assert.Equal(13, halving.TotalEpochs);
         Assert.Equal([2, 2, 3, 6], halving.Trials.Select(t => t.EpochsRun).Order());
-        Assert.Equal(["completed", "halved at epoch 2", "halved at epoch 2", "halved at epoch 3"], halving.Trials.Select(t => t.Status).Order());
+        Assert.Equal([(TrialStatus.Completed, 6), (TrialStatus.Halved, 2), (TrialStatus.Halved, 2), (TrialStatus.Halved, 3)],
+            halving.Trials.Select(t => (t.Status, t.EpochsRun)).Order());
         Assert.Equal((grid.BestTrial.PrefixLength, grid.BestTrial.LearningRate, grid.BestTrial.BestMetric),
             (halving.BestTrial.PrefixLength, halving.BestTrial.LearningRate, halving.BestTrial.BestMetric));
 
@@ -223,21 +224,23 @@ public sealed class PrefixTuningSweeperTests
         // Budget 2.5 min: epochs 1-3 of trial 1 start at 0, 1, 2 min; trial 2 would start at 3 min.
         var grid = SweepWithMinuteEpochs(folder, SweepStrategy.Grid, TimeSpan.FromMinutes(2.5));
         Assert.Equal(3, grid.TotalEpochs);
-        Assert.Equal((3, "completed"), (grid.Trials[0].EpochsRun, grid.Trials[0].Status));
-        Assert.Equal((0, "not run"), (grid.Trials[1].EpochsRun, grid.Trials[1].Status));
+        Assert.Equal((3, TrialStatus.Completed), (grid.Trials[0].EpochsRun, grid.Trials[0].Status));
+        Assert.Equal((0, TrialStatus.NotRun), (grid.Trials[1].EpochsRun, grid.Trials[1].Status));
+        Assert.EndsWith("(not run)", grid.Trials[1].ToString(), StringComparison.Ordinal);
         Assert.Same(grid.Trials[0], grid.BestTrial);
         Assert.Equal(_validation.GetRowCount(), TinySweepBaseModel.Scores(grid.BestModel, _validation).Length);
         Assert.Equal(TimeSpan.FromMinutes(3), grid.Elapsed);
 
         // Budget 1.5 min stops trial 1 in the middle.
         var cut = SweepWithMinuteEpochs(folder, SweepStrategy.Grid, TimeSpan.FromMinutes(1.5));
-        Assert.Equal((2, "time budget"), (cut.Trials[0].EpochsRun, cut.Trials[0].Status));
+        Assert.Equal((2, TrialStatus.TimeBudget), (cut.Trials[0].EpochsRun, cut.Trials[0].Status));
+        Assert.EndsWith("(time budget)", cut.Trials[0].ToString(), StringComparison.Ordinal);
 
         // Successive halving (2 trials, η 3, 3 epochs: a rung of 1 epoch each, then the better one to 3 epochs):
         // with 1.5 min both trials get their first epoch, and the sweep stops before the final rung.
         var halving = SweepWithMinuteEpochs(folder, SweepStrategy.SuccessiveHalving, TimeSpan.FromMinutes(1.5));
         Assert.Equal(2, halving.TotalEpochs);
-        Assert.Contains(halving.Trials, t => t.Status == "time budget");
+        Assert.Contains(halving.Trials, t => t.Status == TrialStatus.TimeBudget);
         Assert.NotNull(halving.BestModel);
 
         // No time at all: no epoch can run, and the error says which option to change.
@@ -286,6 +289,8 @@ public sealed class PrefixTuningSweeperTests
         string[] lines = File.ReadAllLines(path);
         var rows = lines.Where(l => l.StartsWith("| ", StringComparison.Ordinal) && char.IsDigit(l[2])).ToList();
         Assert.Equal(6, rows.Count);
+        // Halving (η 2, 2 epochs) cuts the worse three after epoch 1; the status column says so in words.
+        Assert.Equal(3, rows.Count(r => r.EndsWith("| halved at epoch 1 |", StringComparison.Ordinal)));
         Assert.Contains(lines, l => l.Contains($"Best: prefix length {result.BestTrial.PrefixLength}", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains($"Epochs trained: {result.TotalEpochs}.", StringComparison.Ordinal));
         Assert.Contains("![metric versus prefix length](metric-vs-prefix-length.png)", lines);
@@ -318,7 +323,9 @@ public sealed class PrefixTuningSweeperTests
         var cut = result.Trials.Where(t => t.EpochsRun == 1).ToList();
         // The finalists were the best two after the first epoch.
         Assert.True(finalists.Min(t => t.ValidationMetrics[0]) >= cut.Max(t => t.ValidationMetrics[0]));
-        Assert.All(cut, t => Assert.Equal("halved at epoch 1", t.Status));
+        Assert.All(cut, t => Assert.Equal((TrialStatus.Halved, 1), (t.Status, t.EpochsRun)));
+        // The status reads as words, with the epoch a halved trial stopped at.
+        Assert.All(cut, t => Assert.EndsWith("(halved at epoch 1)", t.ToString(), StringComparison.Ordinal));
     }
 
     [Fact]
