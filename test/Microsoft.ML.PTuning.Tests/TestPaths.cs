@@ -3,7 +3,7 @@ using Xunit;
 
 namespace Microsoft.ML.PTuning.Tests;
 
-/// <summary>Where the tests find things outside the repo: package files and the shared data folder.</summary>
+/// <summary>Where the tests find things outside their binaries: package files, the library's sources and the shared data folder.</summary>
 public static class TestPaths
 {
     private static string Metadata(string key) =>
@@ -12,6 +12,9 @@ public static class TestPaths
 
     /// <summary>The TorchSharp package folder in the NuGet cache (read-only for tests).</summary>
     public static string TorchSharpPackageFolder => Metadata("TorchSharpPackageFolder");
+
+    /// <summary>The library's source folder (src/Microsoft.ML.PTuning/), as the build saw it: the layering test maps types to its folders.</summary>
+    public static string LibrarySourceFolder => Metadata("LibrarySourceFolder");
 
 
     /// <summary>The environment variable that names the shared data folder (banking77/, wnut17/) when it is elsewhere.</summary>
