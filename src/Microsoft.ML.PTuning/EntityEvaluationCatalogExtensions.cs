@@ -1,4 +1,6 @@
 using Microsoft.ML.PTuning;
+using Microsoft.ML.PTuning.Evaluation;
+using Microsoft.ML.PTuning.Transforms;
 
 namespace Microsoft.ML;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.PTuning.Modeling;
+using Microsoft.ML.PTuning.Runtime;
 
 namespace Microsoft.ML.PTuning.Benchmarks;
 
@@ -176,8 +177,8 @@ internal static class ParameterCounts
     public static (long Trainable, long Total) Of(string baseModelFolder, TaskKind kind, int classCount, MethodConfig config)
     {
         var baseModel = BaseModel.Load(baseModelFolder, TorchSharp.torch.CPU, log: null);
-        var spec = new TaskSpec(kind, classCount, config.Method, Math.Max(1, config.PrefixLength), config.Projection, 512, 0.1);
-        using var model = TaskBuilder.CreateModel(baseModel, spec);
+        var spec = new TaskSpec(kind, classCount, config.Method, Math.Max(1, config.PrefixLength));
+        using var model = TaskModels.CreateForTraining(baseModel, spec, new AdapterTraining(config.Projection, PrefixHiddenSize: 512, Dropout: 0.1));
         long trainable = model.TrainableParameters().Sum(p => p.numel());
         long adapterAndHead = model.parameters().Sum(p => p.numel());
         long backbone = model.Backbone.parameters().Sum(p => p.numel());

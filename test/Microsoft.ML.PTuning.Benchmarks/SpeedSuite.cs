@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.PTuning.Modeling;
+using Microsoft.ML.PTuning.Runtime;
 using Microsoft.ML.PTuning.Samples;
 using Microsoft.ML.PTuning.Tokenization;
 using Microsoft.ML.PTuning.Training;
@@ -64,7 +65,7 @@ internal sealed class SpeedSuite
 
         var intents = texts.Train.Select(r => r.Intent).Distinct().Order(StringComparer.Ordinal).ToList();
         var rows = FixedRows(baseModel, texts.Train, Tokens);
-        var examples = rows.Select(r => new TrainingExample(r.Ids, r.Types, new[] { intents.IndexOf(r.FirstIntent) })).ToList();
+        var examples = rows.Select(r => new TrainingExample(new EncodedText(r.Ids, r.Types), new[] { intents.IndexOf(r.FirstIntent) })).ToList();
         var timed = new List<(TuningMethod Method, double Seconds, List<double> Times, double PeakMb, long Trainable)>();
         foreach (var method in new[] { TuningMethod.PrefixTuning, TuningMethod.PromptTuning, TuningMethod.LinearProbe, TuningMethod.FullFineTuning })
         {
@@ -149,14 +150,14 @@ internal sealed class SpeedSuite
         BaseModel baseModel, TuningMethod method, List<TrainingExample> examples, int classes)
     {
         int length = method is TuningMethod.PrefixTuning or TuningMethod.PromptTuning ? PrefixLength : 0;
-        var spec = new TaskSpec(TaskKind.SequenceClassification, classes, method, Math.Max(1, length), false, 512, 0.1);
+        var spec = new TaskSpec(TaskKind.SequenceClassification, classes, method, Math.Max(1, length));
         var times = new List<double>();
         long trainable;
         double peak;
         using (var memory = MemorySampler.Start())
         {
             torch.manual_seed(Datasets.Seed);
-            var model = TaskBuilder.CreateModel(baseModel, spec);
+            var model = TaskModels.CreateForTraining(baseModel, spec, new AdapterTraining(PrefixProjection: false, PrefixHiddenSize: 512, Dropout: 0.1));
             try
             {
                 int steps = _profile.WarmupSteps + _profile.TimedSteps;
@@ -205,7 +206,7 @@ internal sealed class SpeedSuite
     {
         var encoder = baseModel.Encoder;
         encoder.eval();
-        var batches = Batches(rows, batch).Select(b => Training.Batch.Collate(b.Select(r => (r.Ids, r.Types)).ToList(), null, false,
+        var batches = Batches(rows, batch).Select(b => TokenBatch.Collate(b.Select(r => new EncodedText(r.Ids, r.Types)).ToList(),
             baseModel.Tokenizer.PadTokenId, torch.CPU)).ToList();
         try
         {

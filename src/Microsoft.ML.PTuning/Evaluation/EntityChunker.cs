@@ -1,4 +1,4 @@
-namespace Microsoft.ML.PTuning;
+namespace Microsoft.ML.PTuning.Evaluation;
 
 /// <summary>
 /// Finds the entities of a tag sequence with the rules of seqeval's default mode, which follows conlleval.

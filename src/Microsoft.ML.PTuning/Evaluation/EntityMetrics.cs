@@ -1,3 +1,5 @@
+using Microsoft.ML.PTuning.Evaluation;
+
 namespace Microsoft.ML.PTuning;
 
 /// <summary>

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.PTuning;
+namespace Microsoft.ML.PTuning.Evaluation;
 
 /// <summary>
 /// Collects gold and predicted tag sequences one sentence at a time and turns them into <see cref="EntityMetrics"/>.

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.PTuning;
+namespace Microsoft.ML.PTuning.Evaluation;
 
 /// <summary>The ratios behind entity metrics, with seqeval's convention that 0/0 is 0.</summary>
 internal static class EntityScores

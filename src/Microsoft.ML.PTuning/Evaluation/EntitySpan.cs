@@ -1,4 +1,4 @@
-namespace Microsoft.ML.PTuning;
+namespace Microsoft.ML.PTuning.Evaluation;
 
 /// <summary>One entity found in a tag sequence: its type and the first and last token it covers (both inclusive).</summary>
 internal readonly record struct EntitySpan(string Type, int Start, int End);

@@ -1,3 +1,5 @@
+using Microsoft.ML.PTuning.Evaluation;
+
 namespace Microsoft.ML.PTuning;
 
 /// <summary>Entity-level scores of one entity type (for example PER), as in seqeval's classification report.</summary>

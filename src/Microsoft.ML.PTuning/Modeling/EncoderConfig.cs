@@ -187,11 +187,44 @@ public sealed record EncoderConfig
     }
 
     /// <summary>
-    /// The largest number of positions (prompt + tokens) one sequence may use after <paramref name="pastLength"/>
-    /// prefix positions: BERT counts from 0, RoBERTa from <see cref="PadTokenId"/> + 1.
+    /// Where the real tokens' position ids start: <see cref="PadTokenId"/> + 1 for RoBERTa (its positions count from
+    /// after the padding index), 0 for BERT.
     /// </summary>
-    public int MaxSequenceLength(int pastLength = 0) =>
-        MaxPositionEmbeddings - pastLength - (IsRoberta ? PadTokenId + 1 : 0);
+    public int PositionOffset => IsRoberta ? PadTokenId + 1 : 0;
+
+    /// <summary>
+    /// The largest number of positions (prompt + tokens) one sequence may use after <paramref name="pastLength"/>
+    /// prefix positions: BERT counts from 0, RoBERTa from <see cref="PositionOffset"/>.
+    /// </summary>
+    public int MaxSequenceLength(int pastLength = 0) => MaxPositionEmbeddings - pastLength - PositionOffset;
+
+    /// <summary>The fewest tokens an input needs: two special tokens and one text token.</summary>
+    internal const int MinTokens = 3;
+
+    /// <summary>
+    /// The token budget of one input (special tokens included) when <paramref name="positionsUsed"/> prefix or prompt
+    /// positions come first: <c>min(maxSequenceLength, <see cref="MaxSequenceLength"/>(positionsUsed))</c>. This is the
+    /// one place the position budget is decided; tokenization, training and inference all take its result.
+    /// </summary>
+    /// <param name="maxSequenceLength">The longest input the caller wants (an option), special tokens included.</param>
+    /// <param name="positionsUsed">Prefix or prompt positions before the tokens (0 for none).</param>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="maxSequenceLength"/> is below <see cref="MinTokens"/>, or the prefix leaves fewer positions than that.
+    /// </exception>
+    public int MaxTokens(int maxSequenceLength, int positionsUsed)
+    {
+        if (maxSequenceLength < MinTokens)
+            throw new ArgumentOutOfRangeException(nameof(maxSequenceLength), maxSequenceLength,
+                $"The maximum sequence length must be at least {MinTokens} tokens (two special tokens and one text token).");
+        ArgumentOutOfRangeException.ThrowIfNegative(positionsUsed);
+        int room = MaxSequenceLength(positionsUsed);
+        if (room < MinTokens)
+            throw new ArgumentOutOfRangeException(nameof(positionsUsed), positionsUsed,
+                $"A prefix of {positionsUsed} tokens leaves room for {room} real tokens in a {ModelType} model with " +
+                $"max_position_embeddings = {MaxPositionEmbeddings} (position offset {PositionOffset}); at least {MinTokens} are needed. " +
+                $"Use a prefix of at most {MaxSequenceLength() - MinTokens} tokens.");
+        return Math.Min(maxSequenceLength, room);
+    }
 
     private static void RequirePositive(int value, string key, string source)
     {

@@ -4,7 +4,7 @@ using Microsoft.ML.PTuning.Modeling;
 using Microsoft.ML.PTuning.Tokenization;
 using TorchSharp;
 
-namespace Microsoft.ML.PTuning;
+namespace Microsoft.ML.PTuning.Runtime;
 
 /// <summary>
 /// A loaded, frozen backbone: its config, tokenizer and encoder weights, identified by the SHA-256 of its weight file.

@@ -1,6 +1,6 @@
 using TorchSharp;
 
-namespace Microsoft.ML.PTuning;
+namespace Microsoft.ML.PTuning.Runtime;
 
 /// <summary>Turns the <see cref="PrefixTuningOptions.Device"/> option into a TorchSharp device.</summary>
 internal static class DeviceSelection

@@ -1,3 +1,5 @@
+using Microsoft.ML.PTuning.Sweeps;
+
 namespace Microsoft.ML.PTuning;
 
 /// <summary>What a sweep found: every trial, the best one, and its trained model.</summary>

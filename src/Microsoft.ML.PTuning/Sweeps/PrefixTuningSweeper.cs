@@ -1,4 +1,6 @@
 using System.Reflection;
+using Microsoft.ML.PTuning.Runtime;
+using Microsoft.ML.PTuning.Sweeps;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.SearchSpace;
 

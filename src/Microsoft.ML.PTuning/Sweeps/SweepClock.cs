@@ -1,4 +1,4 @@
-namespace Microsoft.ML.PTuning;
+namespace Microsoft.ML.PTuning.Sweeps;
 
 /// <summary>Time since a sweep started, read from a <see cref="System.TimeProvider"/> so tests can drive the budget.</summary>
 internal sealed class SweepClock

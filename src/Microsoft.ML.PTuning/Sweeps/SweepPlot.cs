@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Microsoft.ML.PTuning;
+namespace Microsoft.ML.PTuning.Sweeps;
 
 /// <summary>
 /// The sweep report's plot: best validation metric against prefix length, one line per learning rate. The only code in

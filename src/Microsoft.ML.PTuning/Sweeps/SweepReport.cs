@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Microsoft.ML.PTuning;
+namespace Microsoft.ML.PTuning.Sweeps;
 
 /// <summary>Writes <see cref="PrefixTuningSweepResult.SaveReport"/>'s markdown report, with the plot beside it.</summary>
 internal static class SweepReport

@@ -1,10 +1,12 @@
+using Microsoft.ML.PTuning.Training;
+using Microsoft.ML.PTuning.Transforms;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 
-namespace Microsoft.ML.PTuning;
+namespace Microsoft.ML.PTuning.Sweeps;
 
 /// <summary>
-/// Runs a sweep's trials as <see cref="TrainingSession"/>s, an epoch at a time, and keeps alive only the sessions that
+/// Runs a sweep's trials as <see cref="TrainingRun"/>s, an epoch at a time, and keeps alive only the runs that
 /// may still produce the best model (so memory holds at most the surviving adapters, never a second backbone).
 /// Each trial keeps its own state of torch's CPU random generator (dropout), so a trial trains the same whatever the
 /// order its epochs are interleaved with other trials': successive halving's first epochs of a trial equal the grid's.
@@ -19,7 +21,7 @@ internal sealed class TrialRunner : IDisposable
     private readonly IReadOnlyList<PrefixTuningTrial> _trials;
     private readonly SweepClock _clock;
     private readonly Action<string> _log;
-    private readonly Dictionary<PrefixTuningTrial, TrainingSession> _alive = new();
+    private readonly Dictionary<PrefixTuningTrial, TrainingRun> _alive = new();
     private readonly Dictionary<PrefixTuningTrial, torch.Tensor> _randomStates = new();
     private int _totalEpochs;
 
@@ -135,7 +137,7 @@ internal sealed class TrialRunner : IDisposable
             options.Seed = _sweep.Seed ?? _baseOptions.Seed ?? 0;
             options.Progress = null;
             options.CancellationToken = _sweep.CancellationToken;
-            session = TrainingSession.Start(_env, options, _train, log: null, _sweep.Metric); // seeds torch's generator
+            session = TrainingRun.Start(_env, options, _train, log: null, MetricOf(_sweep.Metric)); // seeds torch's generator
             _alive[trial] = session;
             trial.TrainableParameters = session.Trainer.TrainableParameterCount;
         }
@@ -184,6 +186,14 @@ internal sealed class TrialRunner : IDisposable
         else
             _randomStates[trial] = torch.random.get_rng_state(); // resumed later, after other trials drew from the generator
     }
+
+    /// <summary>The public sweep metric as the training loop's validation metric.</summary>
+    internal static ValidationMetric MetricOf(SweepMetric metric) => metric switch
+    {
+        SweepMetric.Accuracy => ValidationMetric.Accuracy,
+        SweepMetric.EntityF1 => ValidationMetric.EntityF1,
+        _ => ValidationMetric.Auto,
+    };
 
     private void Retire(PrefixTuningTrial trial, TrialStatus status)
     {

@@ -13,6 +13,9 @@ namespace Microsoft.ML.PTuning.Tokenization;
 /// </param>
 public sealed record EncodedWords(int[] InputIds, int[] TokenTypeIds, int[] WordIndex)
 {
+    /// <summary>The window's tokens without the word alignment, as a forward pass takes them.</summary>
+    public EncodedText Text => new(InputIds, TokenTypeIds);
+
     /// <summary>The index of the first word in this input, or -1 when it holds no word.</summary>
     public int FirstWord
     {

@@ -16,10 +16,8 @@ namespace Microsoft.ML.PTuning.Tokenization;
 /// </para>
 /// <para>
 /// <b>How long an input may be.</b> Every method takes <c>maxTokens</c>, the most tokens the result may hold, special
-/// tokens included. With a prefix of P virtual tokens the real tokens' positions start after the prefix, so callers pass
-/// <c>maxTokens = min(MaxSequenceLength, max_position_embeddings − P − positionOffset)</c>, where positionOffset is
-/// <c>pad_token_id + 1</c> (2) for RoBERTa, whose positions start after the padding index, and 0 for BERT;
-/// <see cref="MaxTokens"/> computes it.
+/// tokens included. The budget is the model's, not the tokenizer's: with a prefix the real tokens' positions start after
+/// it, so callers pass what <see cref="Modeling.EncoderConfig.MaxTokens"/> gives for their prefix length.
 /// </para>
 /// <para>
 /// Instances are immutable and safe to use from several threads at once; <see cref="FromFolder"/> loads each folder once.
@@ -258,50 +256,6 @@ public abstract class EncoderTokenizer
         }
         return windows;
     }
-
-    /// <summary>
-    /// The <c>maxTokens</c> to pass to this class's methods for a model with a prefix:
-    /// <c>min(maxSequenceLength, maxPositionEmbeddings − prefixLength − positionOffset)</c>, positionOffset being
-    /// <c>padTokenId + 1</c> for RoBERTa and 0 for BERT.
-    /// </summary>
-    /// <param name="maxSequenceLength">The longest input the caller wants (an option), special tokens included.</param>
-    /// <param name="maxPositionEmbeddings"><c>max_position_embeddings</c> from the model's <c>config.json</c>.</param>
-    /// <param name="prefixLength">The number of virtual prefix tokens (0 for none).</param>
-    /// <param name="modelType"><c>"bert"</c> or <c>"roberta"</c>.</param>
-    /// <param name="padTokenId">The model's <c>pad_token_id</c> (RoBERTa's positions start after it).</param>
-    /// <exception cref="ArgumentOutOfRangeException">
-    /// An argument is out of range, or the prefix leaves less room than an input needs (3 tokens: two special tokens and one
-    /// text token).
-    /// </exception>
-    public static int MaxTokens(int maxSequenceLength, int maxPositionEmbeddings, int prefixLength, string modelType, int padTokenId)
-    {
-        const int minimum = 3;
-        if (maxSequenceLength < minimum)
-        {
-            throw new ArgumentOutOfRangeException(nameof(maxSequenceLength), maxSequenceLength,
-                $"The maximum sequence length must be at least {minimum} tokens (two special tokens and one text token).");
-        }
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPositionEmbeddings);
-        ArgumentOutOfRangeException.ThrowIfNegative(prefixLength);
-        ArgumentOutOfRangeException.ThrowIfNegative(padTokenId);
-        int positionOffset = PositionOffset(modelType, padTokenId);
-        int room = maxPositionEmbeddings - prefixLength - positionOffset;
-        if (room < minimum)
-        {
-            throw new ArgumentOutOfRangeException(nameof(prefixLength), prefixLength,
-                $"A prefix of {prefixLength} tokens leaves room for {room} real tokens in a {NormalizeModelType(modelType)} model with " +
-                $"max_position_embeddings = {maxPositionEmbeddings} (position offset {positionOffset}); at least {minimum} are needed. " +
-                $"Use a prefix of at most {maxPositionEmbeddings - positionOffset - minimum} tokens.");
-        }
-        return Math.Min(maxSequenceLength, room);
-    }
-
-    /// <summary>
-    /// Where the real tokens' position ids start: <c>padTokenId + 1</c> for RoBERTa (positions count from after the
-    /// padding index), 0 for BERT.
-    /// </summary>
-    public static int PositionOffset(string modelType, int padTokenId) =>
-        NormalizeModelType(modelType) == RobertaModelType ? padTokenId + 1 : 0;
 
     /// <summary>Appends the ids of plain text (no special token in it) to <paramref name="ids"/>.</summary>
     private protected abstract void EncodePlainText(string text, List<int> ids);

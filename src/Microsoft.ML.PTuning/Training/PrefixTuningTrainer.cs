@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML.PTuning.Modeling;
+using Microsoft.ML.PTuning.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -22,7 +23,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
     private readonly long _padTokenId;
     private readonly Device _device;
     private readonly Func<double>? _validate;
-    private readonly IProgress<PrefixTuningProgress>? _progress;
+    private readonly Action<TrainingReport>? _progress;
     private readonly Action<string>? _log;
     private readonly CancellationToken _cancellation;
     // Held while the model is in train mode: a backbone shared with other models (inference, other trials) switches
@@ -41,7 +42,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
 
     public PrefixTuningTrainer(PrefixTunedModel model, IReadOnlyList<TrainingExample> train, TrainerSettings settings,
         bool tokenLabels, long padTokenId, Device device, Func<double>? validate,
-        IProgress<PrefixTuningProgress>? progress, Action<string>? log, CancellationToken cancellation, object? modeGate = null)
+        Action<TrainingReport>? progress, Action<string>? log, CancellationToken cancellation, object? modeGate = null)
     {
         _modeGate = modeGate ?? new object();
         if (train.Count == 0)
@@ -148,7 +149,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
         double? metric = null;
         if (_validate != null)
         {
-            metric = _validate(); // runs in eval mode under the same gate (TaskEngine.Run)
+            metric = _validate(); // runs in eval mode under the same gate (InferenceEngine.Run)
         }
         var record = new EpochRecord(epoch, meanLoss, metric, started.Elapsed);
         _history.Add(record);
@@ -173,8 +174,8 @@ internal sealed class PrefixTuningTrainer : IDisposable
     private double Step(IReadOnlyList<TrainingExample> members, int epoch)
     {
         using var scope = torch.NewDisposeScope();
-        using var batch = Batch.Collate(members.Select(m => (m.InputIds, m.TokenTypeIds)).ToList(),
-            members.Select(m => m.Labels).ToList(), _tokenLabels, _padTokenId, _device);
+        using var batch = TokenBatch.Collate(members.Select(m => m.Tokens).ToList(), _padTokenId, _device);
+        Tensor labels = Labels(members, batch.Length);
 
         double factor = _schedule.Factor(_step);
         int g = 0;
@@ -188,8 +189,8 @@ internal sealed class PrefixTuningTrainer : IDisposable
             _optimizer.zero_grad();
             Tensor logits = _model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
             Tensor loss = _tokenLabels
-                ? nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.Labels!.reshape(-1), ignore_index: TrainingExample.IgnoreIndex)
-                : nn.functional.cross_entropy(logits, batch.Labels!);
+                ? nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), labels.reshape(-1), ignore_index: TrainingExample.IgnoreIndex)
+                : nn.functional.cross_entropy(logits, labels);
             value = loss.item<float>();
             if (!double.IsFinite(value))
                 throw new InvalidOperationException(
@@ -201,6 +202,22 @@ internal sealed class PrefixTuningTrainer : IDisposable
         }
         _step++;
         return value;
+    }
+
+    /// <summary>[B] class indices, or [B, T] token labels padded with <see cref="TrainingExample.IgnoreIndex"/> to the batch length.</summary>
+    private Tensor Labels(IReadOnlyList<TrainingExample> members, int length)
+    {
+        int rows = members.Count;
+        if (!_tokenLabels)
+            return tensor(members.Select(m => (long)m.Labels[0]).ToArray(), new long[] { rows }, dtype: ScalarType.Int64, device: _device);
+        var values = new long[rows * length];
+        Array.Fill(values, TrainingExample.IgnoreIndex);
+        for (int r = 0; r < rows; r++)
+        {
+            for (int t = 0; t < members[r].Labels.Length; t++)
+                values[r * length + t] = members[r].Labels[t];
+        }
+        return tensor(values, new long[] { rows, length }, dtype: ScalarType.Int64, device: _device);
     }
 
     private void RememberIfBest(EpochRecord record)
@@ -222,19 +239,8 @@ internal sealed class PrefixTuningTrainer : IDisposable
 
     private void Report(int epoch, double loss, double? metric, double examplesPerSecond, bool endOfEpoch)
     {
-        var report = new PrefixTuningProgress
-        {
-            Epoch = epoch,
-            MaxEpochs = _settings.MaxEpochs,
-            Step = _step,
-            TotalSteps = _stepsPerEpoch * _settings.MaxEpochs,
-            Loss = loss,
-            ValidationMetric = metric,
-            ExamplesPerSecond = examplesPerSecond,
-            EndOfEpoch = endOfEpoch,
-        };
-        _progress?.Report(report);
-        _log?.Invoke(report.ToString());
+        _progress?.Invoke(new TrainingReport(epoch, _settings.MaxEpochs, _step, _stepsPerEpoch * _settings.MaxEpochs, loss, metric,
+            examplesPerSecond, endOfEpoch));
     }
 
     private void DisposeBest()

@@ -1,11 +1,13 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.PTuning;
-using Microsoft.ML.PTuning.Modeling;
+using Microsoft.ML.PTuning.Persistence;
+using Microsoft.ML.PTuning.Runtime;
+using Microsoft.ML.PTuning.Transforms;
 using Microsoft.ML.Runtime;
 
 [assembly: LoadableClass(typeof(PrefixTuningTransformer), null, typeof(SignatureLoadModel),
-    "Prefix Tuning Transformer", PrefixTuningTransformer.LoaderSignature)]
+    "Prefix Tuning Transformer", ModelZipFormat.LoaderSignature)]
 
 namespace Microsoft.ML.PTuning;
 
@@ -17,41 +19,30 @@ namespace Microsoft.ML.PTuning;
 /// </summary>
 public sealed class PrefixTuningTransformer : ITransformer, IDisposable
 {
-    internal const string LoaderSignature = "PrefixTuningTransform";
+    private readonly IPredictionTask _prediction;
 
-    private readonly TaskEngine _engine;
-    private readonly PredictionTask _task;
-
-    internal PrefixTuningTransformer(TaskEngine engine, PredictionTask task, TaskKind kind, TaskColumns columns,
-        string[]? classNames, TuningMethod method, int prefixLength, bool embedBaseModel)
+    internal PrefixTuningTransformer(TrainedTask task)
     {
-        _engine = engine;
-        _task = task;
-        Kind = kind;
-        Columns = columns;
-        ClassNames = classNames;
-        Method = method;
-        PrefixLength = prefixLength;
-        EmbedBaseModel = embedBaseModel;
+        Task = task;
+        _prediction = task.Spec.Kind == TaskKind.TokenClassification ? new TokenClassificationTask(task) : new TextClassificationTask(task);
     }
 
     /// <summary>The tuning method the model was trained with.</summary>
-    public TuningMethod Method { get; }
+    public TuningMethod Method => Task.Spec.Method;
 
     /// <summary>Prefix (or prompt) length; 0 for methods without one.</summary>
-    public int PrefixLength { get; }
+    public int PrefixLength => Task.Spec.PositionsUsed;
 
     /// <summary>Number of scalars the zip stores as trained state (prefix, head; the backbone too for full fine-tuning).</summary>
-    public long TrainedParameterCount => _engine.Model.parameters().Sum(p => p.numel())
-        + (Method == TuningMethod.FullFineTuning ? _engine.Model.Backbone.parameters().Sum(p => p.numel()) : 0);
+    public long TrainedParameterCount => Task.Engine.Model.parameters().Sum(p => p.numel())
+        + (Method == TuningMethod.FullFineTuning ? Task.Engine.Model.Backbone.parameters().Sum(p => p.numel()) : 0);
 
     /// <summary>The class names (label key values) predictions map to, when the label column had them.</summary>
-    public IReadOnlyList<string>? ClassNames { get; }
+    public IReadOnlyList<string>? ClassNames => Task.ClassNames;
 
-    internal TaskKind Kind { get; }
-    internal TaskColumns Columns { get; }
-    internal bool EmbedBaseModel { get; }
-    internal TaskEngine Engine => _engine;
+    internal TrainedTask Task { get; }
+
+    internal InferenceEngine Engine => Task.Engine;
 
     /// <inheritdoc/>
     public bool IsRowToRowMapper => true;
@@ -60,28 +51,28 @@ public sealed class PrefixTuningTransformer : ITransformer, IDisposable
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        return _task.OutputSchema(inputSchema);
+        return _prediction.OutputSchema(inputSchema);
     }
 
     /// <inheritdoc/>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        return new PredictionRowMapper(inputSchema, _task);
+        return _prediction.CreateRowMapper(inputSchema);
     }
 
     /// <inheritdoc/>
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return new PredictionDataView(input, _task);
+        return _prediction.Transform(input);
     }
 
     /// <summary>Releases the adapter's tensors (the shared base model stays loaded for other users).</summary>
-    public void Dispose() => _engine.Dispose();
+    public void Dispose() => Task.Engine.Dispose();
 
-    void ICanSaveModel.Save(ModelSaveContext ctx) => ModelZipFormat.Save(this, ctx);
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ModelZipFormat.Save(Task, ctx);
 
     // Called by ML.NET's component catalog through the LoadableClass attribute above.
-    private static PrefixTuningTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => ModelZipFormat.Load(env, ctx);
+    private static PrefixTuningTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(ModelZipFormat.Load(env, ctx));
 }

@@ -1,6 +1,6 @@
 using Microsoft.ML.Data;
 
-namespace Microsoft.ML.PTuning;
+namespace Microsoft.ML.PTuning.Transforms;
 
 /// <summary>
 /// Reads a column of tag sequences as strings: a vector of key type whose KeyValues annotation names the tags
@@ -12,10 +12,6 @@ namespace Microsoft.ML.PTuning;
 /// </remarks>
 internal sealed class TagSequenceColumn
 {
-    private const string KeyValuesKind = "KeyValues";
-    private const string ExpectedType =
-        "a vector of key type (UInt32) with a KeyValues annotation of text, or a vector of text";
-
     private readonly string[]? _keyNames;
 
     private TagSequenceColumn(DataViewSchema.Column column, string[]? keyNames)
@@ -37,39 +33,24 @@ internal sealed class TagSequenceColumn
             throw new ArgumentException("A column name is required.", parameterName);
         }
 
-        DataViewSchema.Column column = schema.GetColumnOrNull(columnName)
-            ?? throw new ArgumentOutOfRangeException(parameterName,
-                $"Column '{columnName}' was not found in the data; expected {ExpectedType}. " +
-                $"The data has columns: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"'{c.Name}'"))}.");
-
+        DataViewSchema.Column column = ColumnKind.TagSequence.Find(schema, columnName, parameterName);
         if (column.Type is VectorDataViewType { ItemType: TextDataViewType })
         {
             return new TagSequenceColumn(column, null);
         }
 
-        if (column.Type is VectorDataViewType { ItemType: KeyDataViewType key } && key.RawType == typeof(uint))
-        {
-            return new TagSequenceColumn(column, ReadKeyNames(column, parameterName));
-        }
-
-        throw new ArgumentOutOfRangeException(parameterName,
-            $"Column '{columnName}' has type {column.Type}; expected {ExpectedType}.");
+        return new TagSequenceColumn(column, ReadKeyNames(column, parameterName));
     }
 
     private static string[] ReadKeyNames(DataViewSchema.Column column, string parameterName)
     {
-        DataViewSchema.Column? annotation = column.Annotations.Schema.GetColumnOrNull(KeyValuesKind);
-        if (annotation is not { Type: VectorDataViewType { ItemType: TextDataViewType } })
-        {
-            string actual = annotation is null ? "no KeyValues annotation" : $"a KeyValues annotation of type {annotation.Value.Type}";
-            throw new ArgumentOutOfRangeException(parameterName,
-                $"Column '{column.Name}' is a vector of keys with {actual}; expected {ExpectedType}, " +
-                "so that keys can be mapped to tag names (MapValueToKey over a string[] column makes such a column).");
-        }
-
-        var values = default(VBuffer<ReadOnlyMemory<char>>);
-        column.Annotations.GetValue(KeyValuesKind, ref values);
-        return values.DenseValues().Select(v => v.ToString()).ToArray();
+        if (KeyColumns.Names(column) is string[] names)
+            return names;
+        DataViewSchema.Column? annotation = column.Annotations.Schema.GetColumnOrNull(AnnotationUtils.Kinds.KeyValues);
+        string actual = annotation is null ? "no KeyValues annotation" : $"a KeyValues annotation of type {annotation.Value.Type}";
+        throw new ArgumentOutOfRangeException(parameterName,
+            $"Column '{column.Name}' is a vector of keys with {actual}; expected {ColumnKind.TagSequence.Expected}, " +
+            "so that keys can be mapped to tag names (MapValueToKey over a string[] column makes such a column).");
     }
 
     /// <summary>Returns a reader of the current row's tags; the cursor must include this column.</summary>

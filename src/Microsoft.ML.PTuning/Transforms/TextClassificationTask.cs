@@ -1,83 +1,60 @@
 using Microsoft.ML.Data;
-using Microsoft.ML.PTuning.Training;
+using Microsoft.ML.PTuning.Runtime;
 
-namespace Microsoft.ML.PTuning;
+namespace Microsoft.ML.PTuning.Transforms;
 
 /// <summary>Text classification of single sentences or pairs: text column(s) → predicted key + class probabilities.</summary>
-internal sealed class TextClassificationTask : PredictionTask
+internal sealed class TextClassificationTask : PredictionTask<SentencePair, float[]>
 {
-    public TextClassificationTask(TaskEngine engine, TaskColumns columns, string[]? classNames)
-        : base(engine, columns, classNames)
+    public TextClassificationTask(TrainedTask task)
+        : base(task, InputColumns(task.Columns), OutputColumns(task.Columns))
     {
     }
 
-    public override IReadOnlyList<string> InputColumnNames =>
-        Columns.Sentence2 == null ? new[] { Columns.Sentence1 } : new[] { Columns.Sentence1, Columns.Sentence2 };
+    /// <summary>The columns this task reads and adds.</summary>
+    public static readonly TaskColumnRules Rules = new(LabelColumn, InputColumns, OutputColumns);
 
-    public override IReadOnlyList<string> OutputColumnNames => new[] { Columns.Prediction, Columns.Score! };
-
-    public override void CheckInputSchema(DataViewSchema schema)
+    /// <summary>The text columns read, for training and prediction alike.</summary>
+    public static IReadOnlyList<ColumnUse> InputColumns(TaskColumns columns)
     {
-        ColumnChecks.RequireText(schema, Columns.Sentence1, nameof(PrefixTuningTextClassificationOptions.Sentence1ColumnName));
-        if (Columns.Sentence2 != null)
-            ColumnChecks.RequireText(schema, Columns.Sentence2, nameof(PrefixTuningTextClassificationOptions.Sentence2ColumnName));
+        var first = new ColumnUse(columns.Sentence1, nameof(PrefixTuningTextClassificationOptions.Sentence1ColumnName), ColumnKind.Text);
+        return columns.Sentence2 == null
+            ? new[] { first }
+            : new[] { first, new ColumnUse(columns.Sentence2, nameof(PrefixTuningTextClassificationOptions.Sentence2ColumnName), ColumnKind.Text) };
     }
 
-    public override void AddOutputColumns(DataViewSchema.Builder builder)
-    {
-        builder.AddColumn(Columns.Prediction, new KeyDataViewType(typeof(uint), Engine.ClassCount), ColumnChecks.KeyValuesAnnotation(ClassNames));
-        builder.AddColumn(Columns.Score!, new VectorDataViewType(NumberDataViewType.Single, Engine.ClassCount));
-    }
+    /// <summary>The label column training reads.</summary>
+    public static ColumnUse LabelColumn(TaskColumns columns) => new(columns.Label, nameof(PrefixTuningOptions.LabelColumnName), ColumnKind.Key);
 
-    public override Func<object> CreateInputReader(DataViewRow row)
+    /// <summary>The added columns: the predicted key (1-based, as ML.NET keys are) and the class probabilities.</summary>
+    public static IReadOnlyList<OutputColumn<float[]>> OutputColumns(TaskColumns columns) => new[]
     {
-        var first = TextGetter(row, Columns.Sentence1);
-        var second = Columns.Sentence2 == null ? null : TextGetter(row, Columns.Sentence2);
-        ReadOnlyMemory<char> a = default, b = default;
-        return () =>
+        OutputColumn<float[]>.Of(columns.Prediction, OutputShape.ClassKey,
+            (float[] probabilities, ref uint key) => key = (uint)InferenceEngine.ArgMax(probabilities) + 1),
+        OutputColumn<float[]>.Of(columns.Score!, OutputShape.ClassProbabilities, (float[] probabilities, ref VBuffer<float> value) =>
         {
-            first(ref a);
-            string? pair = null;
-            if (second != null)
-            {
-                second(ref b);
-                pair = b.ToString();
-            }
-            return (a.ToString(), pair);
-        };
-    }
-
-    public override object[] Predict(IReadOnlyList<object> inputs)
-    {
-        var sequences = inputs.Select(i => ((string, string?))i).Select(p => TrainingData.EncodeText(Engine.Tokenizer, Engine.MaxTokens, p.Item1, p.Item2)).ToList();
-        return Engine.Classify(sequences);
-    }
-
-    public override Delegate CreateOutputGetter(int ordinal, Func<object> current) => ordinal switch
-    {
-        0 => (ValueGetter<uint>)((ref uint value) => value = (uint)TaskEngine.ArgMax((float[])current()) + 1),
-        1 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
-        {
-            var probabilities = (float[])current();
             var editor = VBufferEditor.Create(ref value, probabilities.Length);
             probabilities.CopyTo(editor.Values);
             value = editor.Commit();
         }),
-        _ => throw new ArgumentOutOfRangeException(nameof(ordinal)),
     };
 
-    /// <summary>Accuracy of the engine's model on tokenized examples (validation during training).</summary>
-    public double Accuracy(IReadOnlyList<TrainingExample> examples)
+    public override Func<SentencePair> CreateInputReader(DataViewRow row)
     {
-        int correct = 0;
-        Engine.Run(examples.Select(e => (e.InputIds, e.TokenTypeIds)).ToList(), (row, logits) =>
+        var getters = Inputs.Select(c => row.GetGetter<ReadOnlyMemory<char>>(c.Find(row.Schema))).ToArray();
+        ReadOnlyMemory<char> a = default, b = default;
+        return () =>
         {
-            if (TaskEngine.ArgMax(logits) == examples[row].Labels[0])
-                correct++;
-        });
-        return examples.Count == 0 ? 0 : (double)correct / examples.Count;
+            getters[0](ref a);
+            string? pair = null;
+            if (getters.Length > 1)
+            {
+                getters[1](ref b);
+                pair = b.ToString();
+            }
+            return new SentencePair(a.ToString(), pair);
+        };
     }
-}
 
-/// <summary>The column names a trained task reads and writes (saved in the model zip).</summary>
-internal sealed record TaskColumns(string Sentence1, string? Sentence2, string Label, string Prediction, string? Score);
+    public override float[][] Predict(IReadOnlyList<SentencePair> inputs) => Engine.Classify(inputs);
+}

@@ -130,7 +130,7 @@ public class LayerDependencyTests
 
     private static readonly Regex TypeLine = new(
         @"^(?<indent>[ \t]*)(?<modifiers>(?:(?:public|internal|file|abstract|sealed|static|partial|readonly|unsafe|ref)\s+)*)" +
-        @"(?:record\s+struct|record\s+class|class|record|struct|enum|interface)\s+(?<name>\w+)(?:\s*<(?<parameters>[^>]*)>)?",
+        @"(?:record\s+struct|record\s+class|class|record|struct|enum|interface|delegate\s+[\w.<>\[\]?,]+)\s+(?<name>\w+)(?:\s*<(?<parameters>[^>]*)>)?",
         RegexOptions.Multiline);
 
     /// <summary>The library's .cs files, relative to its folder with '/' separators; build outputs excluded.</summary>

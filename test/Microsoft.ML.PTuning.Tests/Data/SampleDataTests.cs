@@ -1,4 +1,5 @@
 using Microsoft.ML.PTuning.Data;
+using Microsoft.ML.PTuning.Evaluation;
 using Xunit;
 
 namespace Microsoft.ML.PTuning.Tests.Data;

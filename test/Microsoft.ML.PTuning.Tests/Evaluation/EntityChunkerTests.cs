@@ -1,3 +1,4 @@
+using Microsoft.ML.PTuning.Evaluation;
 using Xunit;
 
 namespace Microsoft.ML.PTuning.Tests.Evaluation;

@@ -38,7 +38,7 @@ public class EvaluateEntitiesTests
         IDataView data = Load(mlContext, gold, predicted);
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label", "Tags")
             .Append(mlContext.Transforms.Conversion.MapValueToKey("PredictedLabel", "Predicted",
-                keyOrdinality: Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue));
+                keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue));
         return pipeline.Fit(data).Transform(data);
     }
 

@@ -33,6 +33,26 @@ public class EncoderConfigTests
         Assert.Equal((50265, 1), (roberta.VocabSize, roberta.PadTokenId));
     }
 
+    [Fact]
+    public void MaxTokensLeavesRoomForThePrefixAndRobertaPositions()
+    {
+        EncoderConfig bert = EncoderConfig.FromJson("""{"model_type": "bert", "max_position_embeddings": 512}""");
+        EncoderConfig roberta = EncoderConfig.FromJson("""{"model_type": "roberta", "max_position_embeddings": 514, "pad_token_id": 1}""");
+        Assert.Equal(128, bert.MaxTokens(128, 16));
+        Assert.Equal(496, bert.MaxTokens(1000, 16));
+        Assert.Equal(514 - 20 - 2, roberta.MaxTokens(1000, 20));
+        Assert.Equal(2, roberta.PositionOffset);
+        Assert.Equal(0, bert.PositionOffset);
+        // The model's own forward pass accepts exactly the budget it hands out.
+        Assert.Equal(roberta.MaxSequenceLength(20), roberta.MaxTokens(1000, 20));
+
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => roberta.MaxTokens(128, 511));
+        Assert.Equal("positionsUsed", ex.ParamName);
+        Assert.Contains("at most 509", ex.Message);
+        Assert.Equal("maxSequenceLength", Assert.Throws<ArgumentOutOfRangeException>(() => bert.MaxTokens(2, 0)).ParamName);
+        Assert.Equal("positionsUsed", Assert.Throws<ArgumentOutOfRangeException>(() => bert.MaxTokens(128, -1)).ParamName);
+    }
+
     [Theory]
     [InlineData("xlm-roberta")]
     [InlineData("camembert")]

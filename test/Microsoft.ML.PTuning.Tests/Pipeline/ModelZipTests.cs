@@ -1,6 +1,7 @@
-using Microsoft.ML.Data;
 using System.Globalization;
 using System.IO.Compression;
+using Microsoft.ML.Data;
+using Microsoft.ML.PTuning.Runtime;
 using Xunit;
 
 namespace Microsoft.ML.PTuning.Tests.Pipeline;

@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.ML.Data;
+using Microsoft.ML.PTuning.Runtime;
 using TorchSharp;
 using Xunit;
 

@@ -68,22 +68,6 @@ public class WordWindowTests
         }
     }
 
-    [Fact]
-    public void MaxTokensLeavesRoomForThePrefixAndRobertaPositions()
-    {
-        Assert.Equal(128, EncoderTokenizer.MaxTokens(128, 512, 16, "bert", 0));
-        Assert.Equal(496, EncoderTokenizer.MaxTokens(1000, 512, 16, "bert", 0));
-        Assert.Equal(514 - 20 - 2, EncoderTokenizer.MaxTokens(1000, 514, 20, "roberta", 1));
-        Assert.Equal(2, EncoderTokenizer.PositionOffset("roberta", 1));
-        Assert.Equal(0, EncoderTokenizer.PositionOffset("bert", 0));
-
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => EncoderTokenizer.MaxTokens(128, 514, 511, "roberta", 1));
-        Assert.Equal("prefixLength", ex.ParamName);
-        Assert.Contains("at most 509", ex.Message);
-        Assert.Equal("maxSequenceLength", Assert.Throws<ArgumentOutOfRangeException>(() => EncoderTokenizer.MaxTokens(2, 512, 0, "bert", 0)).ParamName);
-        Assert.Equal("modelType", Assert.Throws<ArgumentException>(() => EncoderTokenizer.MaxTokens(128, 512, 0, "gpt2", 0)).ParamName);
-    }
-
     private sealed class EncodedWordsComparer : IEqualityComparer<EncodedWords>
     {
         public static readonly EncodedWordsComparer Instance = new();

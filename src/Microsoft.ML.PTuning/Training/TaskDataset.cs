@@ -1,0 +1,26 @@
+using Microsoft.ML.PTuning.Runtime;
+using Microsoft.ML.PTuning.Tokenization;
+
+namespace Microsoft.ML.PTuning.Training;
+
+/// <summary>
+/// Labelled data of one task, read into memory by the ML.NET layer: it knows how its rows become training examples and
+/// how a model is scored on them, so the training loop needs neither data views nor task-specific branches.
+/// </summary>
+internal abstract class TaskDataset
+{
+    /// <summary>Rows (sentences) held.</summary>
+    public abstract int Count { get; }
+
+    /// <summary>Training examples within <paramref name="maxTokens"/> tokens each.</summary>
+    public abstract List<TrainingExample> Encode(EncoderTokenizer tokenizer, int maxTokens);
+
+    /// <summary>Throws, naming the metric, when <paramref name="metric"/> cannot score this task.</summary>
+    public abstract void CheckMetric(ValidationMetric metric, string[]? classNames);
+
+    /// <summary>
+    /// A scorer of <paramref name="engine"/>'s current model on these rows (higher is better), through the engine's own
+    /// batch path; the rows are tokenized once, here.
+    /// </summary>
+    public abstract Func<double> CreateValidator(InferenceEngine engine, ValidationMetric metric, string[]? classNames);
+}

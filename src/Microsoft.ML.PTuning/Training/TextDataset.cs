@@ -1,0 +1,40 @@
+using Microsoft.ML.PTuning.Runtime;
+using Microsoft.ML.PTuning.Tokenization;
+
+namespace Microsoft.ML.PTuning.Training;
+
+/// <summary>Text classification rows (single sentences or pairs), each with one class; scored by accuracy.</summary>
+internal sealed class TextDataset : TaskDataset
+{
+    private readonly IReadOnlyList<LabeledText> _rows;
+
+    public TextDataset(IReadOnlyList<LabeledText> rows) => _rows = rows;
+
+    public override int Count => _rows.Count;
+
+    public override List<TrainingExample> Encode(EncoderTokenizer tokenizer, int maxTokens) =>
+        _rows.Select(r => new TrainingExample(tokenizer.Encode(r.Input.Sentence1 ?? string.Empty, r.Input.Sentence2, maxTokens), new[] { r.Label }))
+            .ToList();
+
+    public override void CheckMetric(ValidationMetric metric, string[]? classNames)
+    {
+        if (metric == ValidationMetric.EntityF1)
+            throw new ArgumentException("The EntityF1 metric applies to token classification only; text classification ranks by accuracy.", nameof(metric));
+    }
+
+    public override Func<double> CreateValidator(InferenceEngine engine, ValidationMetric metric, string[]? classNames)
+    {
+        CheckMetric(metric, classNames);
+        var tokens = _rows.Select(r => engine.Encode(r.Input)).ToList();
+        return () =>
+        {
+            int correct = 0;
+            engine.Run(tokens, (row, logits) =>
+            {
+                if (InferenceEngine.ArgMax(logits) == _rows[row].Label)
+                    correct++;
+            });
+            return _rows.Count == 0 ? 0 : (double)correct / _rows.Count;
+        };
+    }
+}

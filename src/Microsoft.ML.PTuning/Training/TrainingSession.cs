@@ -1,0 +1,79 @@
+using Microsoft.ML.PTuning.Modeling;
+using Microsoft.ML.PTuning.Runtime;
+using TorchSharp;
+
+namespace Microsoft.ML.PTuning.Training;
+
+/// <summary>
+/// One training run over a loaded base: builds the task model and its engine, tokenizes the data and prepares the
+/// trainer. The caller runs the trainer (to the end, or an epoch at a time as sweeps do) and then takes the engine
+/// with <see cref="Finish"/>.
+/// </summary>
+internal sealed class TrainingSession : IDisposable
+{
+    private bool _finished;
+
+    private TrainingSession(InferenceEngine engine, PrefixTuningTrainer trainer)
+    {
+        Engine = engine;
+        Trainer = trainer;
+    }
+
+    /// <summary>The model being trained, behind the engine that validation (and later inference) runs it through.</summary>
+    public InferenceEngine Engine { get; }
+
+    public PrefixTuningTrainer Trainer { get; }
+
+    /// <param name="baseModel">The loaded, frozen base.</param>
+    /// <param name="spec">The task model's shape.</param>
+    /// <param name="adapter">How the adapter is built for training.</param>
+    /// <param name="settings">The loop's numbers (rates, epochs, seed).</param>
+    /// <param name="maxTokens">The token budget per sequence (<see cref="TaskModels.MaxTokens"/>).</param>
+    /// <param name="train">The training rows.</param>
+    /// <param name="validation">Rows scored after each epoch, or null.</param>
+    /// <param name="metric">How <paramref name="validation"/> is scored.</param>
+    /// <param name="classNames">The label's class names, or null (entity F1 needs BIO names).</param>
+    /// <param name="progress">Receives the loop's reports.</param>
+    /// <param name="log">Receives progress lines.</param>
+    /// <param name="cancellation">Stops the run between steps.</param>
+    public static TrainingSession Start(BaseModel baseModel, TaskSpec spec, AdapterTraining adapter, TrainerSettings settings,
+        int maxTokens, TaskDataset train, TaskDataset? validation, ValidationMetric metric, string[]? classNames,
+        Action<TrainingReport>? progress, Action<string>? log, CancellationToken cancellation)
+    {
+        train.CheckMetric(metric, classNames);
+        // Seed before the adapter and head are initialized, so a seed fixes the whole run.
+        torch.manual_seed(settings.Seed);
+        var model = TaskModels.CreateForTraining(baseModel, spec, adapter);
+        var engine = new InferenceEngine(baseModel, model, maxTokens, spec.ClassCount);
+        try
+        {
+            var examples = train.Encode(baseModel.Tokenizer, maxTokens);
+            var validate = validation?.CreateValidator(engine, metric, classNames);
+            var trainer = new PrefixTuningTrainer(model, examples, settings, tokenLabels: spec.Kind == TaskKind.TokenClassification,
+                baseModel.Tokenizer.PadTokenId, baseModel.Device, validate, progress, log, cancellation, baseModel.ModeGate);
+            log?.Invoke($"{spec.Method}: {examples.Count} training sequences, {trainer.TrainableParameterCount:N0} trainable parameters, " +
+                $"max {maxTokens} tokens per sequence, device {baseModel.Device}.");
+            return new TrainingSession(engine, trainer);
+        }
+        catch
+        {
+            engine.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Restores the best epoch and hands the engine over (the session no longer owns it).</summary>
+    public InferenceEngine Finish()
+    {
+        Trainer.RestoreBest();
+        _finished = true;
+        return Engine;
+    }
+
+    public void Dispose()
+    {
+        Trainer.Dispose();
+        if (!_finished)
+            Engine.Dispose();
+    }
+}

@@ -1,0 +1,45 @@
+using Microsoft.ML.PTuning.Transforms;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML.PTuning;
+
+/// <summary>What both prefix-tuning estimators share: the options and the fit itself.</summary>
+/// <typeparam name="TOptions">The task's options type.</typeparam>
+public abstract class PrefixTuningEstimator<TOptions> : IEstimator<PrefixTuningTransformer>
+    where TOptions : PrefixTuningOptions
+{
+    private readonly IHost _host;
+    private readonly TaskColumnRules _rules;
+
+    private protected PrefixTuningEstimator(IHostEnvironment env, TOptions options, TaskColumnRules rules)
+    {
+        _host = env.Register(GetType().Name);
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        _rules = rules;
+    }
+
+    /// <summary>The options this estimator trains with.</summary>
+    public TOptions Options { get; }
+
+    /// <summary>Trains on <paramref name="input"/> (and <see cref="PrefixTuningOptions.ValidationSet"/> if set).</summary>
+    public PrefixTuningTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var channel = _host.Start("Fit");
+        using var run = TrainingRun.Start(_host, Options, input, message => channel.Info(message));
+        run.Trainer.Run();
+        return run.Finish();
+    }
+
+    /// <inheritdoc/>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        Options.Validate();
+        var columns = TrainingRun.ColumnsOf(Options);
+        var label = _rules.Label(columns).Find(inputSchema);
+        foreach (var input in _rules.Inputs(columns))
+            input.Find(inputSchema);
+        return OutputColumn.Append(inputSchema, label, _rules.Outputs(columns));
+    }
+}

@@ -1,0 +1,115 @@
+using Microsoft.ML.PTuning.Modeling;
+using Microsoft.ML.PTuning.Runtime;
+using Microsoft.ML.PTuning.Training;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML.PTuning.Transforms;
+
+/// <summary>
+/// One training run from options and data to a transformer: checks the columns, reads the data, loads (or reuses) the
+/// base model and starts a <see cref="TrainingSession"/>. Estimators run it to the end; sweeps run it an epoch at a time
+/// and may stop it early.
+/// </summary>
+internal sealed class TrainingRun : IDisposable
+{
+    private readonly TrainingSession _session;
+    private readonly TaskSpec _spec;
+    private readonly TaskColumns _columns;
+    private readonly string[]? _classNames;
+    private readonly bool _embedBaseModel;
+
+    private TrainingRun(TrainingSession session, TaskSpec spec, TaskColumns columns, string[]? classNames, bool embedBaseModel)
+    {
+        _session = session;
+        _spec = spec;
+        _columns = columns;
+        _classNames = classNames;
+        _embedBaseModel = embedBaseModel;
+    }
+
+    public PrefixTuningTrainer Trainer => _session.Trainer;
+
+    /// <summary>Prepares a run. <paramref name="env"/> supplies the default seed; <paramref name="log"/> receives progress lines.</summary>
+    public static TrainingRun Start(IHostEnvironment env, PrefixTuningOptions options, IDataView trainData, Action<string>? log,
+        ValidationMetric metric = ValidationMetric.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(trainData);
+        options.Validate();
+        var kind = KindOf(options);
+        var columns = ColumnsOf(options);
+        var rules = kind == TaskKind.TokenClassification ? TokenClassificationTask.Rules : TextClassificationTask.Rules;
+        var label = rules.Label(columns).Find(trainData.Schema);
+        int classCount = KeyColumns.Count(label);
+        string[]? classNames = KeyColumns.Names(label);
+        var (train, validation) = ReadData(kind, options, columns, classCount, trainData, log);
+
+        var baseModel = BaseModel.Load(options.BaseModelPath!, DeviceSelection.Resolve(options.Device), log);
+        var spec = new TaskSpec(kind, classCount, options.Method, options.PrefixLength);
+        var adapter = new AdapterTraining(options.PrefixProjection, options.PrefixHiddenSize, options.HiddenDropout);
+        var session = TrainingSession.Start(baseModel, spec, adapter, SettingsOf(options, env), TaskModels.MaxTokens(baseModel, spec, options.MaxSequenceLength),
+            train, validation, metric, classNames, ReportTo(options.Progress, log), log, options.CancellationToken);
+        return new TrainingRun(session, spec, columns, classNames, options.EmbedBaseModel);
+    }
+
+    /// <summary>The task the options train.</summary>
+    public static TaskKind KindOf(PrefixTuningOptions options) => options switch
+    {
+        PrefixTuningTokenClassificationOptions => TaskKind.TokenClassification,
+        PrefixTuningTextClassificationOptions => TaskKind.SequenceClassification,
+        _ => throw new ArgumentException($"Unsupported options type {options.GetType().Name}.", nameof(options)),
+    };
+
+    /// <summary>The column names the options give.</summary>
+    public static TaskColumns ColumnsOf(PrefixTuningOptions options) => options switch
+    {
+        PrefixTuningTextClassificationOptions text => new TaskColumns(text.Sentence1ColumnName, text.Sentence2ColumnName,
+            text.LabelColumnName, text.PredictionColumnName, text.ScoreColumnName),
+        PrefixTuningTokenClassificationOptions token => new TaskColumns(token.SentenceColumnName, null,
+            token.LabelColumnName, token.PredictionColumnName, null),
+        _ => throw new ArgumentException($"Unsupported options type {options.GetType().Name}.", nameof(options)),
+    };
+
+    private static (TaskDataset Train, TaskDataset? Validation) ReadData(TaskKind kind, PrefixTuningOptions options, TaskColumns columns,
+        int classCount, IDataView trainData, Action<string>? log)
+    {
+        const string trainName = "Training data";
+        if (kind == TaskKind.TokenClassification)
+        {
+            return (TrainingDataReader.ReadSentences(trainData, columns, classCount, trainName),
+                options.ValidationSet == null ? null : TrainingDataReader.ReadSentences(options.ValidationSet, columns, classCount, nameof(options.ValidationSet)));
+        }
+        var train = TrainingDataReader.ReadText(trainData, columns, classCount, trainName, out int skipped);
+        if (skipped > 0)
+            log?.Invoke($"Skipped {skipped} training rows whose label '{columns.Label}' is missing.");
+        return (train, options.ValidationSet == null ? null : TrainingDataReader.ReadText(options.ValidationSet, columns, classCount, nameof(options.ValidationSet), out _));
+    }
+
+    private static TrainerSettings SettingsOf(PrefixTuningOptions options, IHostEnvironment env) => new(
+        options.EffectiveLearningRate, options.EffectiveProjectionLearningRate, options.WeightDecay, options.WarmupRatio, options.ClipNorm,
+        options.BatchSize, options.MaxEpochs, options.EarlyStoppingPatience,
+        Seed: options.Seed ?? (env as IHostEnvironmentInternal)?.Seed ?? 0);
+
+    /// <summary>The training loop's reports as the public progress type, to the options' sink and as log lines.</summary>
+    private static Action<TrainingReport> ReportTo(IProgress<PrefixTuningProgress>? progress, Action<string>? log) => report =>
+    {
+        var publicReport = new PrefixTuningProgress
+        {
+            Epoch = report.Epoch,
+            MaxEpochs = report.MaxEpochs,
+            Step = report.Step,
+            TotalSteps = report.TotalSteps,
+            Loss = report.Loss,
+            ValidationMetric = report.ValidationMetric,
+            ExamplesPerSecond = report.ExamplesPerSecond,
+            EndOfEpoch = report.EndOfEpoch,
+        };
+        progress?.Report(publicReport);
+        log?.Invoke(publicReport.ToString());
+    };
+
+    /// <summary>Restores the best epoch and hands the trained model over as a transformer (the run no longer owns it).</summary>
+    public PrefixTuningTransformer Finish() =>
+        new(TrainedTask.Freeze(_session.Finish(), _spec, _columns, _classNames, _embedBaseModel));
+
+    public void Dispose() => _session.Dispose();
+}
