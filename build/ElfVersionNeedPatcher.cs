@@ -137,8 +137,10 @@ namespace Microsoft.ML.PTuning.Build
             foreach (DynamicSymbol symbol in bound)
             {
                 if (!allowed.Contains(symbol.Name))
+                {
                     return new ElfPatchResult(ElfPatchOutcome.Refused,
                         $"{versionName} binds symbol '{symbol.Name}', which is not among the allowed marker symbols ({string.Join(", ", allowed)}); a weak version could leave it unresolved");
+                }
             }
 
             var boundIndices = new HashSet<uint>();
@@ -147,8 +149,10 @@ namespace Microsoft.ML.PTuning.Build
             foreach (uint referenced in elf.ReadRelocationSymbolIndices())
             {
                 if (boundIndices.Contains(referenced))
+                {
                     return new ElfPatchResult(ElfPatchOutcome.Refused,
                         $"a relocation refers to a symbol bound to {versionName}; it is used at run time and must not be weakened");
+                }
             }
 
             ushort flags = (ushort)(need.Flags | VER_FLG_WEAK);

@@ -13,14 +13,21 @@ internal sealed record SampleArguments(string? ModelFolder, string DataPath, int
             string Value() => i + 1 < args.Length ? args[++i] : throw Usage($"{args[i]} needs a value");
             switch (args[i])
             {
-                case "--model": model = Value(); break;
-                case "--data": data = Value(); break;
-                case "--out": output = Value(); break;
+                case "--model":
+                    model = Value();
+                    break;
+                case "--data":
+                    data = Value();
+                    break;
+                case "--out":
+                    output = Value();
+                    break;
                 case "--epochs":
                     if (!int.TryParse(Value(), out epochs) || epochs < 1)
                         throw Usage("--epochs needs a positive number");
                     break;
-                default: throw Usage($"unknown argument '{args[i]}'");
+                default:
+                    throw Usage($"unknown argument '{args[i]}'");
             }
         }
         if (model != null && !Directory.Exists(model))

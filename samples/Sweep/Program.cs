@@ -133,8 +133,12 @@ internal sealed record SweepArguments(SweepStrategy Strategy, int? Sample, strin
                         string other => throw new ArgumentException($"--strategy '{other}' is not halving, grid or random. {Usage}"),
                     };
                     break;
-                case "--sample": sample = Positive(Value(), "--sample"); break;
-                case "--max-trials": maxTrials = Positive(Value(), "--max-trials"); break;
+                case "--sample":
+                    sample = Positive(Value(), "--sample");
+                    break;
+                case "--max-trials":
+                    maxTrials = Positive(Value(), "--max-trials");
+                    break;
                 case "--budget-minutes":
                     budget = TimeSpan.FromMinutes(double.TryParse(Value(), CultureInfo.InvariantCulture, out double m) && m > 0
                         ? m : throw new ArgumentException($"--budget-minutes needs a positive number. {Usage}"));
@@ -144,12 +148,16 @@ internal sealed record SweepArguments(SweepStrategy Strategy, int? Sample, strin
                     if (!File.Exists(test))
                         throw new ArgumentException($"--test file '{test}' does not exist. {Usage}");
                     break;
-                case "--prefix-lengths": lengths = List(Value(), "--prefix-lengths", s => Positive(s, "--prefix-lengths")); break;
+                case "--prefix-lengths":
+                    lengths = List(Value(), "--prefix-lengths", s => Positive(s, "--prefix-lengths"));
+                    break;
                 case "--learning-rates":
                     rates = List(Value(), "--learning-rates", s => double.TryParse(s, CultureInfo.InvariantCulture, out double r) && r > 0
                         ? r : throw new ArgumentException($"--learning-rates: '{s}' is not a positive number. {Usage}"));
                     break;
-                default: others.Add(args[i]); break;
+                default:
+                    others.Add(args[i]);
+                    break;
             }
         }
         rest = others.ToArray();

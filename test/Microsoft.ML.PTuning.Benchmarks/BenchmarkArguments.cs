@@ -23,12 +23,23 @@ internal sealed record BenchmarkArguments(string Suite, bool Quick, string DataF
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
             switch (args[i])
             {
-                case "--quick": quick = true; break;
-                case "--data": data = Value(); break;
-                case "--out": output = Value(); break;
-                case "--model": model = Value(); break;
-                case "quality" or "speed" or "all" or "projection" when suite == null: suite = args[i]; break;
-                default: throw new ArgumentException($"Unknown argument '{args[i]}'. {Usage}");
+                case "--quick":
+                    quick = true;
+                    break;
+                case "--data":
+                    data = Value();
+                    break;
+                case "--out":
+                    output = Value();
+                    break;
+                case "--model":
+                    model = Value();
+                    break;
+                case "quality" or "speed" or "all" or "projection" when suite == null:
+                    suite = args[i];
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown argument '{args[i]}'. {Usage}");
             }
         }
         if (suite == null)

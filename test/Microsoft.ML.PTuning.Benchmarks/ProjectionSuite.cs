@@ -28,7 +28,10 @@ internal sealed class ProjectionSuite
     private static readonly QualityProfile Profile = QualityProfile.Full with
     {
         Name = "projection",
-        BankingTrain = 1000, BankingValidation = 200, BankingTest = 100, BankingEpochs = 2,
+        BankingTrain = 1000,
+        BankingValidation = 200,
+        BankingTest = 100,
+        BankingEpochs = 2,
     };
 
     private readonly BenchmarkArguments _args;

@@ -1,6 +1,6 @@
-using Microsoft.ML.PTuning.Samples;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Microsoft.ML.PTuning.Samples;
 
 namespace Microsoft.ML.PTuning.Tests;
 

@@ -124,13 +124,17 @@ public sealed class HuggingFaceCheckpoint : IDisposable
             }
             Tensor source = _tensors[key];
             if (!source.shape.SequenceEqual(parameter.shape))
+            {
                 throw new InvalidDataException(
                     $"{file}: tensor '{key}' has shape [{string.Join(", ", source.shape)}] but the encoder built from " +
                     $"{ConfigFileName} expects [{string.Join(", ", parameter.shape)}].");
+            }
         }
         if (missing.Count > 0)
+        {
             throw new InvalidDataException(
                 $"{file} ({WeightsPath}) lacks {missing.Count} tensor(s) the {Config.ModelType} encoder needs: {string.Join(", ", missing)}.");
+        }
 
         using (torch.no_grad())
         {

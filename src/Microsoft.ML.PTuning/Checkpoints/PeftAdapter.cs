@@ -109,8 +109,11 @@ public sealed class PeftAdapter : IDisposable
         string peftType = EncoderConfig.ReadString(config, "peft_type", configPath)
             ?? throw new InvalidDataException($"{configPath}: 'peft_type' is missing; expected \"{PrefixTuningPeftType}\".");
         if (peftType != PrefixTuningPeftType)
+        {
             throw new NotSupportedException(
                 $"{configPath}: peft_type '{peftType}' is not supported; only {PrefixTuningPeftType} adapters can be loaded.");
+        }
+
         string? taskType = EncoderConfig.ReadString(config, "task_type", configPath);
         TaskKind task = taskType switch
         {
@@ -125,8 +128,11 @@ public sealed class PeftAdapter : IDisposable
             throw new InvalidDataException($"{configPath}: num_virtual_tokens must be at least 1, got {numVirtualTokens}.");
         int submodules = EncoderConfig.ReadInt(config, "num_transformer_submodules", configPath) ?? 1;
         if (submodules != 1)
+        {
             throw new NotSupportedException(
                 $"{configPath}: num_transformer_submodules {submodules} is an encoder-decoder adapter; only encoders (1) are supported.");
+        }
+
         bool projection = EncoderConfig.ReadBool(config, "prefix_projection", configPath);
         int? numLayers = EncoderConfig.ReadInt(config, "num_layers", configPath);
         int? tokenDim = EncoderConfig.ReadInt(config, "token_dim", configPath);
@@ -164,8 +170,10 @@ public sealed class PeftAdapter : IDisposable
         if (tableWidth != width)
             problems.Add($"{PrefixTunedModel.PromptEmbeddingsKey} is {tableWidth} wide but the encoder needs 2·layers·hidden = {width}");
         if (problems.Count > 0)
+        {
             throw new InvalidDataException(
                 $"The adapter in '{Path.GetDirectoryName(ConfigPath)}' does not fit this {config.ModelType} encoder: {string.Join("; ", problems)}.");
+        }
     }
 
     /// <summary>
@@ -218,16 +226,24 @@ public sealed class PeftAdapter : IDisposable
     private void CheckPrefixTable()
     {
         if (!_stateDict.TryGetValue(PrefixTunedModel.PromptEmbeddingsKey, out Tensor? table))
+        {
             throw new InvalidDataException(
                 $"{WeightsPath}: no '{PrefixTunedModel.PromptEmbeddingsKey}' tensor; a prefix-tuning adapter saves its prefix under that name " +
                 $"(found: {string.Join(", ", _stateDict.Keys.Order(StringComparer.Ordinal))}).");
+        }
+
         if (table.dim() != 2 || table.shape[0] != NumVirtualTokens)
+        {
             throw new InvalidDataException(
                 $"{WeightsPath}: '{PrefixTunedModel.PromptEmbeddingsKey}' has shape [{string.Join(", ", table.shape)}]; " +
                 $"expected [{NumVirtualTokens} (num_virtual_tokens), 2·layers·hidden].");
+        }
+
         if (NumLayers is int layers && TokenDim is int dim && table.shape[1] != 2L * layers * dim)
+        {
             throw new InvalidDataException(
                 $"{WeightsPath}: '{PrefixTunedModel.PromptEmbeddingsKey}' is {table.shape[1]} wide; num_layers {layers} and token_dim {dim} " +
                 $"in {ConfigFileName} need {2L * layers * dim}.");
+        }
     }
 }

@@ -98,8 +98,10 @@ public sealed record EncoderConfig
         string sourceType = ReadString(root, "model_type", source)
             ?? throw new InvalidDataException($"{source}: 'model_type' is missing; expected one of {string.Join(", ", KnownModelTypes.Keys)}.");
         if (!KnownModelTypes.TryGetValue(sourceType, out var known))
+        {
             throw new InvalidDataException(
                 $"{source}: model_type '{sourceType}' is not supported; expected one of {string.Join(", ", KnownModelTypes.Keys)}.");
+        }
 
         string positionType = ReadString(root, "position_embedding_type", source) ?? "absolute";
         if (positionType != "absolute")
@@ -168,18 +170,27 @@ public sealed record EncoderConfig
         RequirePositive(MaxPositionEmbeddings, "max_position_embeddings", source);
         RequirePositive(TypeVocabSize, "type_vocab_size", source);
         if (HiddenSize % NumAttentionHeads != 0)
+        {
             throw new InvalidDataException(
                 $"{source}: hidden_size {HiddenSize} is not a multiple of num_attention_heads {NumAttentionHeads}.");
+        }
+
         if (!SupportedActivations.Contains(HiddenAct))
+        {
             throw new InvalidDataException(
                 $"{source}: hidden_act '{HiddenAct}' is not supported; expected one of {string.Join(", ", SupportedActivations)}.");
+        }
+
         if (!(LayerNormEps > 0))
             throw new InvalidDataException($"{source}: layer_norm_eps must be positive, got {LayerNormEps}.");
         if (PadTokenId < 0 || PadTokenId >= VocabSize)
             throw new InvalidDataException($"{source}: pad_token_id {PadTokenId} is outside the vocabulary [0, {VocabSize}).");
         if (IsRoberta && PadTokenId + 1 >= MaxPositionEmbeddings)
+        {
             throw new InvalidDataException(
                 $"{source}: RoBERTa positions start at pad_token_id + 1 = {PadTokenId + 1}, which leaves no room in max_position_embeddings {MaxPositionEmbeddings}.");
+        }
+
         RequireProbability(HiddenDropoutProb, "hidden_dropout_prob", source);
         RequireProbability(AttentionProbsDropoutProb, "attention_probs_dropout_prob", source);
         if (ClassifierDropout is double classifierDropout)
@@ -214,15 +225,21 @@ public sealed record EncoderConfig
     public int MaxTokens(int maxSequenceLength, int positionsUsed)
     {
         if (maxSequenceLength < MinTokens)
+        {
             throw new ArgumentOutOfRangeException(nameof(maxSequenceLength), maxSequenceLength,
                 $"The maximum sequence length must be at least {MinTokens} tokens (two special tokens and one text token).");
+        }
+
         ArgumentOutOfRangeException.ThrowIfNegative(positionsUsed);
         int room = MaxSequenceLength(positionsUsed);
         if (room < MinTokens)
+        {
             throw new ArgumentOutOfRangeException(nameof(positionsUsed), positionsUsed,
                 $"A prefix of {positionsUsed} tokens leaves room for {room} real tokens in a {ModelType} model with " +
                 $"max_position_embeddings = {MaxPositionEmbeddings} (position offset {PositionOffset}); at least {MinTokens} are needed. " +
                 $"Use a prefix of at most {MaxSequenceLength() - MinTokens} tokens.");
+        }
+
         return Math.Min(maxSequenceLength, room);
     }
 

@@ -80,17 +80,21 @@ internal sealed class EncoderEmbeddings : nn.Module
         long needed = pastLength + promptLength + length;
         int available = config.MaxSequenceLength();
         if (needed > available)
+        {
             throw new ArgumentException(
                 $"A sequence of {length} tokens after a prefix of {pastLength} and a prompt of {promptLength} positions needs " +
                 $"{needed} positions, but max_position_embeddings {config.MaxPositionEmbeddings} leaves room for {available}" +
                 (config.IsRoberta ? $" (RoBERTa positions start at pad_token_id + 1 = {config.PadTokenId + 1})." : "."),
                 nameof(inputIds));
+        }
 
         long batch = inputIds.shape[0];
         Device device = inputIds.device;
         if (!config.IsRoberta)
+        {
             return torch.arange(pastLength, pastLength + promptLength + length, dtype: ScalarType.Int64, device: device)
                 .unsqueeze(0).expand(batch, -1);
+        }
 
         long pad = config.PadTokenId;
         Tensor notPad = inputIds.ne(pad).to_type(ScalarType.Int64);

@@ -17,9 +17,12 @@ public sealed class PastKeyValues
     {
         ArgumentNullException.ThrowIfNull(keyValues);
         if (keyValues.dim() != 5 || keyValues.shape[0] % 2 != 0)
+        {
             throw new ArgumentException(
                 $"Prefix keys/values must have shape [2L, B, heads, P, head_dim]; got [{string.Join(", ", keyValues.shape)}].",
                 nameof(keyValues));
+        }
+
         KeyValues = keyValues;
     }
 

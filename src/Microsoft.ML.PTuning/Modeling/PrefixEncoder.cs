@@ -113,8 +113,11 @@ public sealed class PrefixEncoder : nn.Module<long, PastKeyValues>
             throw new InvalidOperationException("A reparameterized prefix cannot take a flat table; fold it first.");
         Parameter weight = embedding.weight!;
         if (!table.shape.SequenceEqual(weight.shape))
+        {
             throw new ArgumentException(
                 $"Tensor '{name}' has shape [{string.Join(", ", table.shape)}]; the prefix needs [{string.Join(", ", weight.shape)}] (prefix length, 2·layers·hidden).");
+        }
+
         using (torch.no_grad())
             weight.copy_(table);
     }

@@ -64,8 +64,11 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
 
         EncoderConfig config = backbone.Config;
         if (usesPrefix && prefixLength > config.MaxSequenceLength() - 1)
+        {
             throw new ArgumentOutOfRangeException(nameof(prefixLength), prefixLength,
                 $"A prefix of {prefixLength} leaves no room for tokens in max_position_embeddings {config.MaxPositionEmbeddings}.");
+        }
+
         double adapterDropout = dropout ?? config.HiddenDropoutProb;
         double headDropout = dropout ?? config.ClassifierDropout ?? config.HiddenDropoutProb;
 
@@ -204,26 +207,35 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
         var missing = expected.Where(e => !state.ContainsKey(e.Name)).Select(e => e.Name).ToList();
         var unexpected = state.Keys.Where(k => !expectedNames.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
         if (missing.Count > 0 || unexpected.Count > 0)
+        {
             throw new ArgumentException(
                 $"The adapter state does not fit this {Method} model." +
                 (missing.Count > 0 ? $" Missing {missing.Count}: {string.Join(", ", missing)}." : "") +
                 (unexpected.Count > 0 ? $" Unexpected {unexpected.Count}: {string.Join(", ", unexpected)}." : ""),
                 nameof(state));
+        }
+
         foreach (var (name, target) in expected)
         {
             Tensor source = state[name];
             if (!source.shape.SequenceEqual(target.shape))
+            {
                 throw new ArgumentException(
                     $"Adapter tensor '{name}' has shape [{string.Join(", ", source.shape)}]; this model needs [{string.Join(", ", target.shape)}].",
                     nameof(state));
+            }
         }
         foreach (var (name, target) in expected)
         {
             if (name == PromptEmbeddingsKey && _prefixEncoder is not null)
+            {
                 _prefixEncoder.LoadTable(state[name], name);
+            }
             else
+            {
                 using (torch.no_grad())
                     target.copy_(state[name]);
+            }
         }
     }
 

@@ -121,15 +121,19 @@ public sealed class TransformerEncoder : nn.Module<Tensor, Tensor, Tensor?, Past
             Tensor kv = prefix.KeyValues;
             long[] expected = [2L * Config.NumHiddenLayers, batch, Config.NumAttentionHeads, prefix.Length, Config.HeadDim];
             if (!kv.shape.SequenceEqual(expected))
+            {
                 throw new ArgumentException(
                     $"Prefix keys/values have shape [{Shape(kv)}]; this encoder needs [{string.Join(", ", expected)}] " +
                     "([2·layers, batch, heads, prefix length, head_dim]).", nameof(prefix));
+            }
         }
         if (promptEmbeddings is not null
             && (promptEmbeddings.dim() != 3 || promptEmbeddings.shape[0] != batch || promptEmbeddings.shape[2] != Config.HiddenSize))
+        {
             throw new ArgumentException(
                 $"promptEmbeddings have shape [{Shape(promptEmbeddings)}]; expected [{batch}, prompt length, {Config.HiddenSize}].",
                 nameof(promptEmbeddings));
+        }
     }
 
     private static string Shape(Tensor t) => string.Join(", ", t.shape);

@@ -50,7 +50,9 @@ internal static class EmbeddedBaseModel
                     using var target = File.Create(Path.Combine(staging, file));
                     r.BaseStream.CopyTo(target);
                 }))
+            {
                 throw ModelZipFormat.Corrupt($"the embedded base model file '{file}' is missing");
+            }
         }
         File.WriteAllText(Path.Combine(staging, ".complete"), sha);
         try

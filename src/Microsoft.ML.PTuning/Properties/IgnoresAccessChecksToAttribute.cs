@@ -4,14 +4,13 @@
 [assembly: System.Runtime.CompilerServices.IgnoresAccessChecksTo("Microsoft.ML.Core")]
 [assembly: System.Runtime.CompilerServices.IgnoresAccessChecksTo("Microsoft.ML.Data")]
 
-namespace System.Runtime.CompilerServices
-{
-    /// <summary>Declares an assembly whose access checks the runtime skips for this assembly.</summary>
-    [AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
-    internal sealed class IgnoresAccessChecksToAttribute : Attribute
-    {
-        public IgnoresAccessChecksToAttribute(string assemblyName) => AssemblyName = assemblyName;
+namespace System.Runtime.CompilerServices;
 
-        public string AssemblyName { get; }
-    }
+/// <summary>Declares an assembly whose access checks the runtime skips for this assembly.</summary>
+[AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
+internal sealed class IgnoresAccessChecksToAttribute : Attribute
+{
+    public IgnoresAccessChecksToAttribute(string assemblyName) => AssemblyName = assemblyName;
+
+    public string AssemblyName { get; }
 }

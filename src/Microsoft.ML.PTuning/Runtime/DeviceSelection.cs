@@ -16,9 +16,12 @@ internal static class DeviceSelection
         if (value == "cuda" || value.StartsWith("cuda:", StringComparison.Ordinal))
         {
             if (!torch.cuda.is_available())
+            {
                 throw new ArgumentException(
                     $"Device '{device}' was requested but CUDA is not available: reference TorchSharp-cuda-linux or TorchSharp-cuda-windows instead of TorchSharp-cpu, and check the GPU driver.",
                     nameof(PrefixTuningOptions.Device));
+            }
+
             if (value == "cuda")
                 return torch.CUDA;
             if (!int.TryParse(value.AsSpan(5), out int index) || index < 0 || index >= torch.cuda.device_count())

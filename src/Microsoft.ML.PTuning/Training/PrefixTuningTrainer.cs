@@ -193,8 +193,11 @@ internal sealed class PrefixTuningTrainer : IDisposable
                 : nn.functional.cross_entropy(logits, labels);
             value = loss.item<float>();
             if (!double.IsFinite(value))
+            {
                 throw new InvalidOperationException(
                     $"Training diverged: the loss became {value} at epoch {epoch}, step {_step + 1}. Lower LearningRate (now {_settings.LearningRate:G3}) or enable ClipNorm.");
+            }
+
             loss.backward();
             if (_settings.ClipNorm > 0)
                 nn.utils.clip_grad_norm_(_trainable, _settings.ClipNorm);

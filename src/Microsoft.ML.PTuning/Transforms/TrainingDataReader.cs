@@ -63,8 +63,11 @@ internal static class TrainingDataReader
             getLabels(ref keys);
             string[] words = TokenClassificationTask.SplitWords(text.ToString());
             if (keys.Length != words.Length)
+            {
                 throw new InvalidOperationException(
                     $"{dataName}, row {cursor.Position}: column '{columns.Label}' has {keys.Length} labels but column '{columns.Sentence1}' has {words.Length} words (split on white space); they must match one to one.");
+            }
+
             var labels = keys.DenseValues().Select(k => (int)k - 1).ToArray();
             sentences.Add(new LabeledSentence(words, labels));
         }
@@ -75,7 +78,9 @@ internal static class TrainingDataReader
     {
         int count = KeyColumns.Count(label);
         if (count != classCount)
+        {
             throw new InvalidOperationException(
                 $"{dataName}: label column '{label.Name}' has {count} key values, but the training data has {classCount}. Map both with the same MapValueToKey transformer (fit it on the training data).");
+        }
     }
 }

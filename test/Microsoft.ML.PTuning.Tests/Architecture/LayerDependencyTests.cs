@@ -191,10 +191,19 @@ public class LayerDependencyTests
                 {
                     switch (instruction.Operand)
                     {
-                        case TypeReference operand: Use(operand); break;
-                        case MethodReference operand: Called(operand); break;
-                        case FieldReference operand: Use(operand.DeclaringType); Use(operand.FieldType); break;
-                        case CallSite operand: Signature(operand); break;
+                        case TypeReference operand:
+                            Use(operand);
+                            break;
+                        case MethodReference operand:
+                            Called(operand);
+                            break;
+                        case FieldReference operand:
+                            Use(operand.DeclaringType);
+                            Use(operand.FieldType);
+                            break;
+                        case CallSite operand:
+                            Signature(operand);
+                            break;
                     }
                 }
             }
@@ -220,11 +229,22 @@ public class LayerDependencyTests
         {
             switch (type)
             {
-                case null or GenericParameter: return;
-                case GenericInstanceType generic: Use(generic.ElementType); generic.GenericArguments.ToList().ForEach(Use); return;
-                case IModifierType modified: Use(modified.ModifierType); Use(modified.ElementType); return;
-                case FunctionPointerType pointer: Signature(pointer); return;
-                case TypeSpecification specification: Use(specification.ElementType); return;
+                case null or GenericParameter:
+                    return;
+                case GenericInstanceType generic:
+                    Use(generic.ElementType);
+                    generic.GenericArguments.ToList().ForEach(Use);
+                    return;
+                case IModifierType modified:
+                    Use(modified.ModifierType);
+                    Use(modified.ElementType);
+                    return;
+                case FunctionPointerType pointer:
+                    Signature(pointer);
+                    return;
+                case TypeSpecification specification:
+                    Use(specification.ElementType);
+                    return;
             }
 
             if (type.Scope == outermost.Module)

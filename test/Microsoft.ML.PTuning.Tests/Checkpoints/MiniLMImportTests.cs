@@ -1,8 +1,8 @@
-using Microsoft.ML.PTuning.Samples;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using Microsoft.ML.PTuning.Checkpoints;
+using Microsoft.ML.PTuning.Samples;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using Xunit;

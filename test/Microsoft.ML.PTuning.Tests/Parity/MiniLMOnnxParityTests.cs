@@ -91,8 +91,10 @@ public class MiniLMOnnxParityTests
             float[] ours;
             using (torch.no_grad())
             using (var batchScope = torch.NewDisposeScope())
+            {
                 ours = encoder.forward(torch.tensor(ids), torch.tensor(mask), torch.tensor(types), null, null)
                     .contiguous().data<float>().ToArray();
+            }
 
             int hidden = reference.GetLength(2), length = ids.GetLength(1);
             Assert.Equal(ids.Length * hidden, ours.Length);

@@ -142,10 +142,14 @@ public class PeftPrefixParityTests
             void Flatten(JsonElement e)
             {
                 if (e.ValueKind == JsonValueKind.Array)
+                {
                     foreach (JsonElement child in e.EnumerateArray())
                         Flatten(child);
+                }
                 else
+                {
                     values.Add(e.GetDouble());
+                }
             }
             Flatten(array);
             Assert.Equal(shape.Aggregate(1L, (a, b) => a * b), values.Count);

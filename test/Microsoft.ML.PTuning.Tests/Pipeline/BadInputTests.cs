@@ -93,15 +93,33 @@ public class BadInputTests(TrainedModels models)
         {
             switch (option)
             {
-                case nameof(o.PrefixLength): o.PrefixLength = 0; break;
-                case nameof(o.BatchSize): o.BatchSize = 0; break;
-                case nameof(o.MaxEpochs): o.MaxEpochs = -1; break;
-                case nameof(o.LearningRate): o.LearningRate = double.NaN; break;
-                case nameof(o.PrefixProjectionLearningRate): o.PrefixProjectionLearningRate = -1e-3; break;
-                case nameof(o.BaseModelPath): o.BaseModelPath = null; break;
-                case nameof(o.MaxSequenceLength): o.MaxSequenceLength = 1; break;
-                case nameof(o.HiddenDropout): o.HiddenDropout = 1.5; break;
-                case nameof(o.ScoreColumnName): o.ScoreColumnName = o.PredictionColumnName; break;
+                case nameof(o.PrefixLength):
+                    o.PrefixLength = 0;
+                    break;
+                case nameof(o.BatchSize):
+                    o.BatchSize = 0;
+                    break;
+                case nameof(o.MaxEpochs):
+                    o.MaxEpochs = -1;
+                    break;
+                case nameof(o.LearningRate):
+                    o.LearningRate = double.NaN;
+                    break;
+                case nameof(o.PrefixProjectionLearningRate):
+                    o.PrefixProjectionLearningRate = -1e-3;
+                    break;
+                case nameof(o.BaseModelPath):
+                    o.BaseModelPath = null;
+                    break;
+                case nameof(o.MaxSequenceLength):
+                    o.MaxSequenceLength = 1;
+                    break;
+                case nameof(o.HiddenDropout):
+                    o.HiddenDropout = 1.5;
+                    break;
+                case nameof(o.ScoreColumnName):
+                    o.ScoreColumnName = o.PredictionColumnName;
+                    break;
             }
         });
         var error = Assert.ThrowsAny<ArgumentException>(() => estimator.Fit(data));

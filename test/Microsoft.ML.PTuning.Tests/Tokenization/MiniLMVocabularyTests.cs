@@ -1,6 +1,6 @@
-using Microsoft.ML.PTuning.Samples;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
+using Microsoft.ML.PTuning.Samples;
 using Microsoft.ML.PTuning.Tokenization;
 using Xunit;
 

@@ -104,8 +104,12 @@ internal static class OnnxProtoReader
         {
             switch (f.Number)
             {
-                case 1 when f.IsBytes: domain = f.Bytes.Utf8(); break;
-                case 2 when f.IsVarint: version = (long)f.Scalar; break;
+                case 1 when f.IsBytes:
+                    domain = f.Bytes.Utf8();
+                    break;
+                case 2 when f.IsVarint:
+                    version = (long)f.Scalar;
+                    break;
             }
         }
         return (domain, version);
@@ -121,10 +125,18 @@ internal static class OnnxProtoReader
         {
             switch (f.Number)
             {
-                case 1 when f.IsBytes: nodes.Add(ReadNode(f.Bytes)); break;
-                case 5 when f.IsBytes: initializers.Add(ReadTensor(f.Bytes)); break;
-                case 11 when f.IsBytes: inputs.Add(ReadValueInfoName(f.Bytes)); break;
-                case 12 when f.IsBytes: outputs.Add(ReadValueInfoName(f.Bytes)); break;
+                case 1 when f.IsBytes:
+                    nodes.Add(ReadNode(f.Bytes));
+                    break;
+                case 5 when f.IsBytes:
+                    initializers.Add(ReadTensor(f.Bytes));
+                    break;
+                case 11 when f.IsBytes:
+                    inputs.Add(ReadValueInfoName(f.Bytes));
+                    break;
+                case 12 when f.IsBytes:
+                    outputs.Add(ReadValueInfoName(f.Bytes));
+                    break;
             }
         }
         return new OnnxGraph(nodes, initializers, inputs, outputs);
@@ -143,15 +155,25 @@ internal static class OnnxProtoReader
         {
             switch (f.Number)
             {
-                case 1 when f.IsBytes: inputs.Add(f.Bytes.Utf8()); break;
-                case 2 when f.IsBytes: outputs.Add(f.Bytes.Utf8()); break;
-                case 3 when f.IsBytes: name = f.Bytes.Utf8(); break;
-                case 4 when f.IsBytes: opType = f.Bytes.Utf8(); break;
+                case 1 when f.IsBytes:
+                    inputs.Add(f.Bytes.Utf8());
+                    break;
+                case 2 when f.IsBytes:
+                    outputs.Add(f.Bytes.Utf8());
+                    break;
+                case 3 when f.IsBytes:
+                    name = f.Bytes.Utf8();
+                    break;
+                case 4 when f.IsBytes:
+                    opType = f.Bytes.Utf8();
+                    break;
                 case 5 when f.IsBytes:
                     OnnxAttribute a = ReadAttribute(f.Bytes);
                     attributes[a.Name] = a;
                     break;
-                case 7 when f.IsBytes: domain = f.Bytes.Utf8(); break;
+                case 7 when f.IsBytes:
+                    domain = f.Bytes.Utf8();
+                    break;
             }
         }
         return new OnnxNode(name, opType, domain, inputs.ToArray(), outputs.ToArray(), attributes);
@@ -170,13 +192,27 @@ internal static class OnnxProtoReader
         {
             switch (f.Number)
             {
-                case 1 when f.IsBytes: name = f.Bytes.Utf8(); break;
-                case 2 when f.IsFixed32: fValue = f.Float; break;
-                case 3 when f.IsVarint: iValue = (long)f.Scalar; break;
-                case 4 when f.IsBytes: sValue = f.Bytes.Utf8(); break;
-                case 5 when f.IsBytes: tValue = ReadTensor(f.Bytes); break;
-                case 7: ReadRepeatedFloats(f, floats); break;
-                case 8: ReadRepeatedVarints(f, ints); break;
+                case 1 when f.IsBytes:
+                    name = f.Bytes.Utf8();
+                    break;
+                case 2 when f.IsFixed32:
+                    fValue = f.Float;
+                    break;
+                case 3 when f.IsVarint:
+                    iValue = (long)f.Scalar;
+                    break;
+                case 4 when f.IsBytes:
+                    sValue = f.Bytes.Utf8();
+                    break;
+                case 5 when f.IsBytes:
+                    tValue = ReadTensor(f.Bytes);
+                    break;
+                case 7:
+                    ReadRepeatedFloats(f, floats);
+                    break;
+                case 8:
+                    ReadRepeatedVarints(f, ints);
+                    break;
             }
         }
         return new OnnxAttribute(name, fValue, iValue, sValue, tValue, floats.ToArray(), ints.ToArray());
@@ -196,15 +232,33 @@ internal static class OnnxProtoReader
         {
             switch (f.Number)
             {
-                case 1: ReadRepeatedVarints(f, dims); break;
-                case 2 when f.IsVarint: dataType = (int)f.Scalar; break;
-                case 4 when f.IsBytes: packedFloats = f.Bytes; break;
-                case 4 when f.IsFixed32: looseFloats.Add(f.Float); break;
-                case 5 or 7: ReadRepeatedVarints(f, integers); break;
-                case 8 when f.IsBytes: name = f.Bytes.Utf8(); break;
-                case 9 when f.IsBytes: raw = f.Bytes; break;
-                case 13: external = true; break;
-                case 14 when f.IsVarint: external |= f.Scalar == 1; break;
+                case 1:
+                    ReadRepeatedVarints(f, dims);
+                    break;
+                case 2 when f.IsVarint:
+                    dataType = (int)f.Scalar;
+                    break;
+                case 4 when f.IsBytes:
+                    packedFloats = f.Bytes;
+                    break;
+                case 4 when f.IsFixed32:
+                    looseFloats.Add(f.Float);
+                    break;
+                case 5 or 7:
+                    ReadRepeatedVarints(f, integers);
+                    break;
+                case 8 when f.IsBytes:
+                    name = f.Bytes.Utf8();
+                    break;
+                case 9 when f.IsBytes:
+                    raw = f.Bytes;
+                    break;
+                case 13:
+                    external = true;
+                    break;
+                case 14 when f.IsVarint:
+                    external |= f.Scalar == 1;
+                    break;
             }
         }
         if (external)
