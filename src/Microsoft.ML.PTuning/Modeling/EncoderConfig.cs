@@ -213,16 +213,16 @@ public sealed record EncoderConfig
     internal const int MinTokens = 3;
 
     /// <summary>
-    /// The token budget of one input (special tokens included) when <paramref name="positionsUsed"/> prefix or prompt
-    /// positions come first: <c>min(maxSequenceLength, <see cref="MaxSequenceLength"/>(positionsUsed))</c>. This is the
+    /// The token budget of one input (special tokens included) when <paramref name="prefixLength"/> prefix or prompt
+    /// positions come first: <c>min(maxSequenceLength, <see cref="MaxSequenceLength"/>(prefixLength))</c>. This is the
     /// one place the position budget is decided; tokenization, training and inference all take its result.
     /// </summary>
     /// <param name="maxSequenceLength">The longest input the caller wants (an option), special tokens included.</param>
-    /// <param name="positionsUsed">Prefix or prompt positions before the tokens (0 for none).</param>
+    /// <param name="prefixLength">Prefix or prompt positions before the tokens (0 for none).</param>
     /// <exception cref="ArgumentOutOfRangeException">
     /// <paramref name="maxSequenceLength"/> is below <see cref="MinTokens"/>, or the prefix leaves fewer positions than that.
     /// </exception>
-    public int MaxTokens(int maxSequenceLength, int positionsUsed)
+    public int MaxTokens(int maxSequenceLength, int prefixLength)
     {
         if (maxSequenceLength < MinTokens)
         {
@@ -230,12 +230,12 @@ public sealed record EncoderConfig
                 $"The maximum sequence length must be at least {MinTokens} tokens (two special tokens and one text token).");
         }
 
-        ArgumentOutOfRangeException.ThrowIfNegative(positionsUsed);
-        int room = MaxSequenceLength(positionsUsed);
+        ArgumentOutOfRangeException.ThrowIfNegative(prefixLength);
+        int room = MaxSequenceLength(prefixLength);
         if (room < MinTokens)
         {
-            throw new ArgumentOutOfRangeException(nameof(positionsUsed), positionsUsed,
-                $"A prefix of {positionsUsed} tokens leaves room for {room} real tokens in a {ModelType} model with " +
+            throw new ArgumentOutOfRangeException(nameof(prefixLength), prefixLength,
+                $"A prefix of {prefixLength} tokens leaves room for {room} real tokens in a {ModelType} model with " +
                 $"max_position_embeddings = {MaxPositionEmbeddings} (position offset {PositionOffset}); at least {MinTokens} are needed. " +
                 $"Use a prefix of at most {MaxSequenceLength() - MinTokens} tokens.");
         }

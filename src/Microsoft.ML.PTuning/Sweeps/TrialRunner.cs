@@ -111,24 +111,24 @@ internal sealed class TrialRunner : IDisposable
             trial.Status = TrialStatus.TimeBudget;
     }
 
-    /// <summary>The best trial whose session is still alive, or null.</summary>
+    /// <summary>The best trial whose run is still alive, or null.</summary>
     public PrefixTuningTrial? BestAlive() =>
         _alive.Keys.Where(t => t.EpochsRun > 0).OrderByDescending(t => t.BestMetric).ThenBy(t => t.Index).FirstOrDefault();
 
     /// <summary>Hands the trial's trained model over (restored to its best epoch).</summary>
     public PrefixTuningTransformer Finish(PrefixTuningTrial trial)
     {
-        var session = _alive[trial];
+        var run = _alive[trial];
         _alive.Remove(trial);
-        var model = session.Finish();
-        session.Dispose();
+        var model = run.Finish();
+        run.Dispose();
         return model;
     }
 
     private void TrainUntil(PrefixTuningTrial trial, int epochs)
     {
         var started = _clock.Elapsed;
-        if (!_alive.TryGetValue(trial, out var session))
+        if (!_alive.TryGetValue(trial, out var run))
         {
             var options = _baseOptions.Clone();
             options.PrefixLength = trial.PrefixLength;
@@ -137,9 +137,9 @@ internal sealed class TrialRunner : IDisposable
             options.Seed = _sweep.Seed ?? _baseOptions.Seed ?? 0;
             options.Progress = null;
             options.CancellationToken = _sweep.CancellationToken;
-            session = TrainingRun.Start(_env, options, _train, log: null, MetricOf(_sweep.Metric)); // seeds torch's generator
-            _alive[trial] = session;
-            trial.TrainableParameters = session.Trainer.TrainableParameterCount;
+            run = TrainingRun.Start(_env, options, _train, log: null, MetricOf(_sweep.Metric)); // seeds torch's generator
+            _alive[trial] = run;
+            trial.TrainableParameters = run.Trainer.TrainableParameterCount;
         }
         else if (_randomStates.Remove(trial, out var state))
         {
@@ -147,7 +147,7 @@ internal sealed class TrialRunner : IDisposable
                 torch.random.set_rng_state(state);
         }
 
-        var trainer = session.Trainer;
+        var trainer = run.Trainer;
         try
         {
             while (trainer.History.Count < epochs && !trainer.IsFinished)
@@ -198,16 +198,16 @@ internal sealed class TrialRunner : IDisposable
     private void Retire(PrefixTuningTrial trial, TrialStatus status)
     {
         trial.Status = status;
-        if (_alive.Remove(trial, out var session))
-            session.Dispose();
+        if (_alive.Remove(trial, out var run))
+            run.Dispose();
         if (_randomStates.Remove(trial, out var state))
             state.Dispose();
     }
 
     public void Dispose()
     {
-        foreach (var session in _alive.Values)
-            session.Dispose();
+        foreach (var run in _alive.Values)
+            run.Dispose();
         _alive.Clear();
         foreach (var state in _randomStates.Values)
             state.Dispose();

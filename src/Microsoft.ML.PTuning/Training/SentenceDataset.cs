@@ -24,8 +24,6 @@ internal sealed class SentenceDataset : TaskDataset
         _labelName = labelName;
     }
 
-    public override int Count => _sentences.Count;
-
     /// <summary>True when the class names look like BIO tags, so entity F1 applies.</summary>
     public static bool HasBioTags(string[]? classNames) =>
         classNames != null && classNames.Any(n => n.StartsWith("B-", StringComparison.Ordinal) || n.StartsWith("I-", StringComparison.Ordinal));

@@ -9,9 +9,6 @@ namespace Microsoft.ML.PTuning.Training;
 /// </summary>
 internal abstract class TaskDataset
 {
-    /// <summary>Rows (sentences) held.</summary>
-    public abstract int Count { get; }
-
     /// <summary>Training examples within <paramref name="maxTokens"/> tokens each.</summary>
     public abstract List<TrainingExample> Encode(EncoderTokenizer tokenizer, int maxTokens);
 
@@ -20,7 +17,7 @@ internal abstract class TaskDataset
 
     /// <summary>
     /// A scorer of <paramref name="engine"/>'s current model on these rows (higher is better), through the engine's own
-    /// batch path; the rows are tokenized once, here.
+    /// batch path, so validation predicts exactly as the transformer will.
     /// </summary>
     public abstract Func<double> CreateValidator(InferenceEngine engine, ValidationMetric metric, string[]? classNames);
 }

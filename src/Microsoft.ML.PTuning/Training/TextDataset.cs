@@ -10,8 +10,6 @@ internal sealed class TextDataset : TaskDataset
 
     public TextDataset(IReadOnlyList<LabeledText> rows) => _rows = rows;
 
-    public override int Count => _rows.Count;
-
     public override List<TrainingExample> Encode(EncoderTokenizer tokenizer, int maxTokens) =>
         _rows.Select(r => new TrainingExample(tokenizer.Encode(r.Input.Sentence1 ?? string.Empty, r.Input.Sentence2, maxTokens), new[] { r.Label }))
             .ToList();
@@ -25,6 +23,7 @@ internal sealed class TextDataset : TaskDataset
     public override Func<double> CreateValidator(InferenceEngine engine, ValidationMetric metric, string[]? classNames)
     {
         CheckMetric(metric, classNames);
+        // Tokenized once here, not every epoch.
         var tokens = _rows.Select(r => engine.Encode(r.Input)).ToList();
         return () =>
         {

@@ -20,7 +20,7 @@ internal sealed class TrainingSession : IDisposable
     }
 
     /// <summary>The model being trained, behind the engine that validation (and later inference) runs it through.</summary>
-    public InferenceEngine Engine { get; }
+    private InferenceEngine Engine { get; }
 
     public PrefixTuningTrainer Trainer { get; }
 

@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.PTuning.Runtime;
 
 namespace Microsoft.ML.PTuning.Transforms;
 
@@ -83,9 +84,9 @@ internal sealed class PredictionDataView<TInput, TOutput> : IDataView
 
         private void ReadNextBatch()
         {
-            var inputs = new List<TInput>(Runtime.InferenceEngine.BatchSize);
+            var inputs = new List<TInput>(InferenceEngine.BatchSize);
             _batchStart = _current.Position;
-            while (inputs.Count < Runtime.InferenceEngine.BatchSize && _ahead!.MoveNext())
+            while (inputs.Count < InferenceEngine.BatchSize && _ahead!.MoveNext())
                 inputs.Add(_readAhead!());
             _outputs = _parent._task.Predict(inputs);
         }

@@ -13,14 +13,14 @@ internal abstract class PredictionTask<TInput, TOutput> : IPredictionTask
 {
     private protected PredictionTask(TrainedTask task, IReadOnlyList<ColumnUse> inputs, IReadOnlyList<OutputColumn<TOutput>> outputs)
     {
-        Task = task;
+        Trained = task;
         Inputs = inputs;
         Outputs = outputs;
     }
 
-    protected TrainedTask Task { get; }
+    protected TrainedTask Trained { get; }
 
-    protected InferenceEngine Engine => Task.Engine;
+    protected InferenceEngine Engine => Trained.Engine;
 
     /// <summary>Input columns the predictions depend on.</summary>
     public IReadOnlyList<ColumnUse> Inputs { get; }
@@ -41,7 +41,7 @@ internal abstract class PredictionTask<TInput, TOutput> : IPredictionTask
         var builder = new DataViewSchema.Builder();
         builder.AddColumns(inputSchema);
         foreach (var output in Outputs)
-            output.AddTo(builder, Engine.ClassCount, Task.ClassNames);
+            output.AddTo(builder, Engine.ClassCount, Trained.ClassNames);
         return builder.ToSchema();
     }
 

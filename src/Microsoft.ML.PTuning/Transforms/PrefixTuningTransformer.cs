@@ -23,26 +23,26 @@ public sealed class PrefixTuningTransformer : ITransformer, IDisposable
 
     internal PrefixTuningTransformer(TrainedTask task)
     {
-        Task = task;
+        Trained = task;
         _prediction = task.Spec.Kind == TaskKind.TokenClassification ? new TokenClassificationTask(task) : new TextClassificationTask(task);
     }
 
     /// <summary>The tuning method the model was trained with.</summary>
-    public TuningMethod Method => Task.Spec.Method;
+    public TuningMethod Method => Trained.Spec.Method;
 
     /// <summary>Prefix (or prompt) length; 0 for methods without one.</summary>
-    public int PrefixLength => Task.Spec.PositionsUsed;
+    public int PrefixLength => Trained.Spec.PositionsUsed;
 
     /// <summary>Number of scalars the zip stores as trained state (prefix, head; the backbone too for full fine-tuning).</summary>
-    public long TrainedParameterCount => Task.Engine.Model.parameters().Sum(p => p.numel())
-        + (Method == TuningMethod.FullFineTuning ? Task.Engine.Model.Backbone.parameters().Sum(p => p.numel()) : 0);
+    public long TrainedParameterCount => Trained.Engine.Model.parameters().Sum(p => p.numel())
+        + (Method == TuningMethod.FullFineTuning ? Trained.Engine.Model.Backbone.parameters().Sum(p => p.numel()) : 0);
 
     /// <summary>The class names (label key values) predictions map to, when the label column had them.</summary>
-    public IReadOnlyList<string>? ClassNames => Task.ClassNames;
+    public IReadOnlyList<string>? ClassNames => Trained.ClassNames;
 
-    internal TrainedTask Task { get; }
+    internal TrainedTask Trained { get; }
 
-    internal InferenceEngine Engine => Task.Engine;
+    internal InferenceEngine Engine => Trained.Engine;
 
     /// <inheritdoc/>
     public bool IsRowToRowMapper => true;
@@ -69,9 +69,9 @@ public sealed class PrefixTuningTransformer : ITransformer, IDisposable
     }
 
     /// <summary>Releases the adapter's tensors (the shared base model stays loaded for other users).</summary>
-    public void Dispose() => Task.Engine.Dispose();
+    public void Dispose() => Trained.Engine.Dispose();
 
-    void ICanSaveModel.Save(ModelSaveContext ctx) => ModelZipFormat.Save(Task, ctx);
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ModelZipFormat.Save(Trained, ctx);
 
     // Called by ML.NET's component catalog through the LoadableClass attribute above.
     private static PrefixTuningTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(ModelZipFormat.Load(env, ctx));

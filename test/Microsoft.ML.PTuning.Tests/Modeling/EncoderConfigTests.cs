@@ -47,10 +47,10 @@ public class EncoderConfigTests
         Assert.Equal(roberta.MaxSequenceLength(20), roberta.MaxTokens(1000, 20));
 
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => roberta.MaxTokens(128, 511));
-        Assert.Equal("positionsUsed", ex.ParamName);
+        Assert.Equal("prefixLength", ex.ParamName);
         Assert.Contains("at most 509", ex.Message);
         Assert.Equal("maxSequenceLength", Assert.Throws<ArgumentOutOfRangeException>(() => bert.MaxTokens(2, 0)).ParamName);
-        Assert.Equal("positionsUsed", Assert.Throws<ArgumentOutOfRangeException>(() => bert.MaxTokens(128, -1)).ParamName);
+        Assert.Equal("prefixLength", Assert.Throws<ArgumentOutOfRangeException>(() => bert.MaxTokens(128, -1)).ParamName);
     }
 
     [Theory]

@@ -71,7 +71,7 @@ public class MiniLMOnnxParityTests
         using var checkpoint = HuggingFaceCheckpoint.Load(folder);
         using TransformerEncoder encoder = checkpoint.CreateEncoder();
         encoder.eval();
-        int maxTokens = encoder.Config.MaxTokens(512, positionsUsed: 0);
+        int maxTokens = encoder.Config.MaxTokens(512, prefixLength: 0);
         _output.WriteLine($"tokenizer and checkpoint loaded: {clock.Elapsed.TotalSeconds:F1} s");
         EncodedText[] encoded = Inputs.Select(i => tokenizer.Encode(i.Text, i.Pair, maxTokens)).ToArray();
 
