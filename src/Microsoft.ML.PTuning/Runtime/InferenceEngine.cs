@@ -78,7 +78,7 @@ internal sealed class InferenceEngine : IDisposable
     public float[][] Classify(IReadOnlyList<SentencePair> inputs) => Classify(inputs.Select(Encode).ToList());
 
     /// <summary>Tokenizes one text-classification input within the budget.</summary>
-    public EncodedText Encode(SentencePair input) => Tokenizer.Encode(input.Sentence1 ?? string.Empty, input.Sentence2, MaxTokens);
+    public EncodedText Encode(SentencePair input) => input.Encode(Tokenizer, MaxTokens);
 
     /// <summary>
     /// The 0-based class of every word of each sentence. A sentence longer than the budget is covered by overlapping

@@ -18,10 +18,6 @@ internal static class TaskModels
         new(Backbone(baseModel, spec), spec.Kind, spec.ClassCount, spec.Method, spec.PrefixLength,
             prefixProjection: false, dropout: 0);
 
-    /// <summary>The token budget per sequence for this base and adapter (<see cref="EncoderConfig.MaxTokens"/>).</summary>
-    public static int MaxTokens(BaseModel baseModel, TaskSpec spec, int maxSequenceLength) =>
-        baseModel.Config.MaxTokens(maxSequenceLength, spec.PositionsUsed);
-
     private static TransformerEncoder Backbone(BaseModel baseModel, TaskSpec spec) =>
         spec.Method == TuningMethod.FullFineTuning ? baseModel.Encoder.Clone() : baseModel.Encoder;
 }

@@ -11,7 +11,7 @@ internal sealed class TextDataset : TaskDataset
     public TextDataset(IReadOnlyList<LabeledText> rows) => _rows = rows;
 
     public override List<TrainingExample> Encode(EncoderTokenizer tokenizer, int maxTokens) =>
-        _rows.Select(r => new TrainingExample(tokenizer.Encode(r.Input.Sentence1 ?? string.Empty, r.Input.Sentence2, maxTokens), new[] { r.Label }))
+        _rows.Select(r => new TrainingExample(r.Input.Encode(tokenizer, maxTokens), new[] { r.Label }))
             .ToList();
 
     public override void CheckMetric(ValidationMetric metric, string[]? classNames)

@@ -28,7 +28,7 @@ internal sealed class TrainingSession : IDisposable
     /// <param name="spec">The task model's shape.</param>
     /// <param name="adapter">How the adapter is built for training.</param>
     /// <param name="settings">The loop's numbers (rates, epochs, seed).</param>
-    /// <param name="maxTokens">The token budget per sequence (<see cref="TaskModels.MaxTokens"/>).</param>
+    /// <param name="maxTokens">The token budget per sequence (<see cref="EncoderConfig.MaxTokens"/>).</param>
     /// <param name="train">The training rows.</param>
     /// <param name="validation">Rows scored after each epoch, or null.</param>
     /// <param name="metric">How <paramref name="validation"/> is scored.</param>

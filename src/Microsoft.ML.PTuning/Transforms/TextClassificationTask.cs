@@ -39,9 +39,12 @@ internal sealed class TextClassificationTask : PredictionTask<SentencePair, floa
         }),
     };
 
-    public override Func<SentencePair> CreateInputReader(DataViewRow row)
+    public override Func<SentencePair> CreateInputReader(DataViewRow row) => ReadSentences(row, Inputs.Select(c => c.Find(row.Schema)));
+
+    /// <summary>A reader of the current row's sentence (pair) from its one or two text columns; prediction and training share it.</summary>
+    public static Func<SentencePair> ReadSentences(DataViewRow row, IEnumerable<DataViewSchema.Column> textColumns)
     {
-        var getters = Inputs.Select(c => row.GetGetter<ReadOnlyMemory<char>>(c.Find(row.Schema))).ToArray();
+        var getters = textColumns.Select(row.GetGetter<ReadOnlyMemory<char>>).ToArray();
         ReadOnlyMemory<char> a = default, b = default;
         return () =>
         {

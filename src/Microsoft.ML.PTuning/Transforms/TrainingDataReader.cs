@@ -18,9 +18,8 @@ internal static class TrainingDataReader
         CheckSameClasses(label, classCount, dataName);
 
         using var cursor = data.GetRowCursor(text.Append(label));
-        var getText = text.Select(c => cursor.GetGetter<ReadOnlyMemory<char>>(c)).ToArray();
+        var readText = TextClassificationTask.ReadSentences(cursor, text);
         var getLabel = cursor.GetGetter<uint>(label);
-        ReadOnlyMemory<char> a = default, b = default;
         uint key = 0;
         var rows = new List<LabeledText>();
         skipped = 0;
@@ -32,14 +31,7 @@ internal static class TrainingDataReader
                 skipped++;
                 continue;
             }
-            getText[0](ref a);
-            string? pair = null;
-            if (getText.Length > 1)
-            {
-                getText[1](ref b);
-                pair = b.ToString();
-            }
-            rows.Add(new LabeledText(new SentencePair(a.ToString(), pair), (int)key - 1));
+            rows.Add(new LabeledText(readText(), (int)key - 1));
         }
         return new TextDataset(rows);
     }

@@ -46,7 +46,7 @@ internal sealed class TrainingRun : IDisposable
         var baseModel = BaseModel.Load(options.BaseModelPath!, DeviceSelection.Resolve(options.Device), log);
         var spec = new TaskSpec(kind, classCount, options.Method, options.PrefixLength);
         var adapter = new AdapterTraining(options.PrefixProjection, options.PrefixHiddenSize, options.HiddenDropout);
-        var session = TrainingSession.Start(baseModel, spec, adapter, SettingsOf(options, env), TaskModels.MaxTokens(baseModel, spec, options.MaxSequenceLength),
+        var session = TrainingSession.Start(baseModel, spec, adapter, SettingsOf(options, env), baseModel.Config.MaxTokens(options.MaxSequenceLength, spec.PositionsUsed),
             train, validation, metric, classNames, ReportTo(options.Progress, log), log, options.CancellationToken);
         return new TrainingRun(session, spec, columns, classNames, options.EmbedBaseModel);
     }
