@@ -176,8 +176,8 @@ public sealed class HuggingFaceCheckpoint : IDisposable
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, long Length, DateTime Written), string> Hashes = new();
 
     /// <summary>
-    /// Lower-case hex SHA-256 of a weight file; cached by path, size and write time, so a file is hashed once per process
-    /// even when a saved model checks its base and then loads it.
+    /// Lower-case hex SHA-256 of a weight file (or any other file of the folder: config.json, tokenizer files); cached by
+    /// path, size and write time, so a file is hashed once per process even when a saved model checks its base and then loads it.
     /// </summary>
     public static string HashWeights(string path)
     {

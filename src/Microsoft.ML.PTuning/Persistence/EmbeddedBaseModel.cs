@@ -1,68 +1,44 @@
+using Microsoft.ML.PTuning.Runtime;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.PTuning.Persistence;
 
 /// <summary>
-/// A base model carried inside the zip (<see cref="PrefixTuningOptions.EmbedBaseModel"/>): its folder's files as
-/// streams <c>Base/&lt;name&gt;</c>, extracted on load into a cache folder under the temp directory.
+/// A base model carried inside the zip (<see cref="PrefixTuningOptions.EmbedBaseModel"/>): exactly the files it is read
+/// from (<see cref="BaseModel.IdentityFiles"/>), as streams <c>Base/&lt;name&gt;</c>, extracted on load into the per-user
+/// <see cref="EmbeddedBaseCache"/>.
 /// </summary>
 internal static class EmbeddedBaseModel
 {
     private const string StreamPrefix = "Base/";
 
-    // *** Binary format *** (continues the model's header, see ModelZipFormat)
-    // int: file count M; M strings: file names; each file in stream "Base/<name>"
-    public static void Save(ModelSaveContext ctx, string folder)
+    /// <summary>The zip stream that holds one base file.</summary>
+    public static string StreamName(string fileName) => StreamPrefix + fileName;
+
+    /// <summary>Writes each of <paramref name="files"/> of <paramref name="folder"/>, checking it is still the file that was loaded.</summary>
+    /// <exception cref="InvalidOperationException">A file changed since the base model was loaded.</exception>
+    public static void Save(ModelSaveContext ctx, string folder, IReadOnlyList<BaseModelFile> files)
     {
-        string[] files = Directory.GetFiles(folder).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray();
-        ctx.Writer.Write(files.Length);
-        foreach (string file in files)
+        foreach (var file in files)
         {
-            ctx.Writer.Write(file);
-            ctx.SaveBinaryStream(StreamPrefix + file, w =>
+            ctx.SaveBinaryStream(StreamName(file.Name), w =>
             {
-                using var source = File.OpenRead(Path.Combine(folder, file));
-                source.CopyTo(w.BaseStream);
+                string path = Path.Combine(folder, file.Name);
+                using var source = File.OpenRead(path);
+                using var target = new DigestingWriteStream(w.BaseStream);
+                source.CopyTo(target);
+                string sha = target.Sha256();
+                if (target.BytesWritten != file.Length || sha != file.Sha256)
+                {
+                    throw new InvalidOperationException(
+                        $"The base model file '{path}' changed since the model was trained on it (SHA-256 {file.Sha256} then, {sha} now); " +
+                        "the zip would carry other files than the model was trained with. Retrain, or restore the file.");
+                }
             });
         }
     }
 
-    /// <summary>Writes the embedded base files once per SHA into a cache folder under the temp directory; returns that folder.</summary>
-    public static string Extract(ModelLoadContext ctx, BinaryReader reader, string sha)
-    {
-        int count = reader.ReadInt32();
-        if (count < 1 || count > 10_000)
-            throw ModelZipFormat.Corrupt($"embedded base model file count {count}");
-        string[] files = Enumerable.Range(0, count).Select(_ => reader.ReadString()).ToArray();
-        if (files.Any(f => f.Length == 0 || f != Path.GetFileName(f)))
-            throw ModelZipFormat.Corrupt("an embedded base model file name is not a plain file name");
-
-        string folder = Path.Combine(Path.GetTempPath(), "ptuning-embedded-base", sha.ToLowerInvariant());
-        string complete = Path.Combine(folder, ".complete");
-        if (File.Exists(complete))
-            return folder;
-        string staging = folder + "." + Guid.NewGuid().ToString("N");
-        Directory.CreateDirectory(staging);
-        foreach (string file in files)
-        {
-            if (!ctx.TryLoadBinaryStream(StreamPrefix + file, r =>
-                {
-                    using var target = File.Create(Path.Combine(staging, file));
-                    r.BaseStream.CopyTo(target);
-                }))
-            {
-                throw ModelZipFormat.Corrupt($"the embedded base model file '{file}' is missing");
-            }
-        }
-        File.WriteAllText(Path.Combine(staging, ".complete"), sha);
-        try
-        {
-            Directory.Move(staging, folder);
-        }
-        catch (IOException) when (File.Exists(complete))
-        {
-            Directory.Delete(staging, recursive: true); // another process extracted it first
-        }
-        return folder;
-    }
+    /// <summary>The cache folder holding the embedded files, extracted (size-limited, digest-checked) when not cached yet.</summary>
+    public static string Extract(ModelLoadContext ctx, IReadOnlyList<BaseModelFile> files) =>
+        EmbeddedBaseCache.Resolve(files, (file, target) => ZipEntryReader.Copy(ctx, StreamName(file.Name), file.Length, file.Sha256, target));
 }

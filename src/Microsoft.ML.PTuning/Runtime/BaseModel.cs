@@ -7,7 +7,8 @@ using TorchSharp;
 namespace Microsoft.ML.PTuning.Runtime;
 
 /// <summary>
-/// A loaded, frozen backbone: its config, tokenizer and encoder weights, identified by the SHA-256 of its weight file.
+/// A loaded, frozen backbone: its config, tokenizer and encoder weights, identified by the SHA-256 of every file it is
+/// read from (<see cref="IdentityFiles"/>: config.json, the weight file, the tokenizer files).
 /// Loaded at most once per folder and device per process (<see cref="Load"/> caches), so a sweep's trials and
 /// several loaded model zips share one copy. Full fine-tuning works on a clone, never on the shared instance.
 /// </summary>
@@ -17,9 +18,11 @@ internal sealed class BaseModel
     private static readonly ConcurrentDictionary<string, int> LoadsPerFolder = new();
     private static int _loads;
 
-    private BaseModel(string folder, EncoderConfig config, EncoderTokenizer tokenizer, TransformerEncoder encoder, string sha256, string weightsPath, torch.Device device)
+    private BaseModel(string folder, EncoderConfig config, EncoderTokenizer tokenizer, TransformerEncoder encoder, string sha256, string weightsPath,
+        IReadOnlyList<BaseModelFile> identityFiles, torch.Device device)
     {
         Folder = folder;
+        IdentityFiles = identityFiles;
         Config = config;
         Tokenizer = tokenizer;
         Encoder = encoder;
@@ -44,6 +47,12 @@ internal sealed class BaseModel
     public TransformerEncoder Encoder { get; }
     public string WeightsSha256 { get; }
     public string WeightsPath { get; }
+
+    /// <summary>
+    /// The files this base was read from, with their digests as they were when it was loaded (computed once):
+    /// config.json, the weight file, then the tokenizer files present (<see cref="EncoderTokenizer.FileNames"/>).
+    /// </summary>
+    public IReadOnlyList<BaseModelFile> IdentityFiles { get; }
     public torch.Device Device { get; }
 
     /// <summary>
@@ -54,7 +63,8 @@ internal sealed class BaseModel
 
     /// <summary>
     /// Loads (or returns the cached) base model from a Hugging Face folder onto <paramref name="device"/>. A cached model
-    /// whose weight file has changed since (size or write time) is read again, so it never stands for other weights.
+    /// any of whose <see cref="IdentityFiles"/> has changed since (size or write time, or a tokenizer file appeared or
+    /// went) is read again, so it never stands for other files.
     /// </summary>
     public static BaseModel Load(string folder, torch.Device device, Action<string>? log)
     {
@@ -72,40 +82,78 @@ internal sealed class BaseModel
                 Cache.TryRemove(new KeyValuePair<(string, string), Lazy<BaseModel>>(key, lazy));
                 throw;
             }
-            if (model.WeightsUnchanged())
+            if (model.FilesUnchanged())
                 return model;
             // Models already built on the old instance keep it; new users get the folder's current weights.
             Cache.TryRemove(new KeyValuePair<(string, string), Lazy<BaseModel>>(key, lazy));
         }
     }
 
-    private (long Length, DateTime WrittenUtc) _weightsStamp;
+    private string _filesStamp = "";
 
-    private static (long, DateTime) Stamp(string path)
+    // Size and write time of every file the base may be read from, present or not.
+    private static string Stamp(string folder, string modelType) => string.Join('|',
+        IdentityCandidates(modelType).Select(name => new FileInfo(Path.Combine(folder, name)))
+            .Select(info => info.Exists ? $"{info.Length}:{info.LastWriteTimeUtc.Ticks}" : "-"));
+
+    private bool FilesUnchanged() => Stamp(Folder, Config.ModelType) == _filesStamp;
+
+    private static IEnumerable<string> IdentityCandidates(string modelType) =>
+        HuggingFaceCheckpoint.WeightFileNames.Prepend(HuggingFaceCheckpoint.ConfigFileName).Concat(EncoderTokenizer.FileNames(modelType));
+
+    /// <summary>
+    /// The identity files of the base model in <paramref name="folder"/> as they are on disk now: config.json, the weight
+    /// file <see cref="HuggingFaceCheckpoint"/> would read, and the tokenizer files of <paramref name="modelType"/> present.
+    /// </summary>
+    public static IReadOnlyList<BaseModelFile> IdentityOf(string folder, string modelType)
     {
-        var info = new FileInfo(path);
-        return info.Exists ? (info.Length, info.LastWriteTimeUtc) : (-1, default);
+        string? weights = HuggingFaceCheckpoint.FindWeightsFile(folder);
+        var names = new List<string> { HuggingFaceCheckpoint.ConfigFileName };
+        if (weights != null)
+            names.Add(Path.GetFileName(weights));
+        names.AddRange(EncoderTokenizer.FileNames(modelType));
+        return Describe(folder, names);
     }
 
-    private bool WeightsUnchanged() => Stamp(WeightsPath) == _weightsStamp;
+    /// <summary>Length and SHA-256 of those of <paramref name="names"/> that exist in <paramref name="folder"/>, in that order.</summary>
+    public static IReadOnlyList<BaseModelFile> Describe(string folder, IEnumerable<string> names) =>
+        names.Select(name => new FileInfo(Path.Combine(folder, name))).Where(info => info.Exists)
+            .Select(info => new BaseModelFile(info.Name, info.Length, HuggingFaceCheckpoint.HashWeights(info.FullName)))
+            .ToArray();
 
     private static BaseModel Read(string folder, torch.Device device, Action<string>? log)
     {
         Interlocked.Increment(ref _loads);
         LoadsPerFolder.AddOrUpdate(folder, 1, (_, count) => count + 1);
         log?.Invoke($"Loading base model from '{folder}'.");
-        // Stamped before reading: a file replaced while it is read shows as changed at the next Load.
-        var stamp = Stamp(HuggingFaceCheckpoint.FindWeightsFile(folder) ?? folder);
         using var checkpoint = HuggingFaceCheckpoint.Load(folder);
+        // Stamped before the files are hashed and read: a file replaced meanwhile shows as changed at the next Load.
+        string stamp = Stamp(folder, checkpoint.Config.ModelType);
+        var identity = IdentityOf(folder, checkpoint.Config.ModelType);
         var tokenizer = EncoderTokenizer.FromFolder(folder, checkpoint.Config.ModelType);
         var encoder = checkpoint.CreateEncoder(log);
+        RefuseNonFinite(encoder, checkpoint.WeightsPath);
         encoder.to(device);
         foreach (var parameter in encoder.parameters())
             parameter.requires_grad = false;
         encoder.eval();
-        return new BaseModel(folder, checkpoint.Config, tokenizer, encoder, checkpoint.WeightsSha256, checkpoint.WeightsPath, device)
+        return new BaseModel(folder, checkpoint.Config, tokenizer, encoder, checkpoint.WeightsSha256, checkpoint.WeightsPath, identity, device)
         {
-            _weightsStamp = stamp,
+            _filesStamp = stamp,
         };
+    }
+
+    // A NaN or infinite weight turns every prediction into noise; say which tensor instead.
+    private static void RefuseNonFinite(TransformerEncoder encoder, string weightsPath)
+    {
+        using var scope = torch.NewDisposeScope();
+        foreach (var (name, parameter) in encoder.named_parameters())
+        {
+            if (!parameter.isfinite().all().item<bool>())
+            {
+                encoder.Dispose();
+                throw new InvalidDataException($"{weightsPath}: tensor '{name}' holds NaN or infinite values.");
+            }
+        }
     }
 }

@@ -61,9 +61,27 @@ internal sealed class InferenceEngine : IDisposable
             for (int r = 0; r < slice.Count; r++)
             {
                 int rowLength = shape.Length == 3 ? slice[r].InputIds.Length * (int)shape[2] : perRow;
-                consume(start + r, logits.AsSpan(r * perRow, rowLength));
+                consume(start + r, CheckFinite(logits.AsSpan(r * perRow, rowLength), start + r));
             }
         }
+    }
+
+    /// <summary>
+    /// The row's logits, or an error naming the row when one is NaN or infinite: ArgMax and softmax would turn them into a
+    /// label and probabilities that look like any other.
+    /// </summary>
+    private static ReadOnlySpan<float> CheckFinite(ReadOnlySpan<float> logits, int row)
+    {
+        foreach (float value in logits)
+        {
+            if (!float.IsFinite(value))
+            {
+                throw new InvalidOperationException(
+                    $"The prefix-tuning model produced a non-finite logit ({value}) for input {row} (0-based, in the order given): " +
+                    "its parameters or the base model's weights are not usable; retrain or reload the model.");
+            }
+        }
+        return logits;
     }
 
     /// <summary>Class probabilities per sequence (softmax of the logits; each row sums to 1).</summary>

@@ -97,10 +97,7 @@ public abstract class EncoderTokenizer
         {
             throw new DirectoryNotFoundException($"The tokenizer folder '{fullPath}' does not exist.");
         }
-        string[] files = type == BertModelType
-            ? [WordPieceEncoderTokenizer.VocabFileName]
-            : [ByteLevelBpeEncoderTokenizer.VocabFileName, ByteLevelBpeEncoderTokenizer.MergesFileName];
-        string key = string.Join('|', files.Append(TokenizerFolderConfig.ConfigFileName).Append(TokenizerFolderConfig.SpecialTokensMapFileName)
+        string key = string.Join('|', FileNames(type)
             .Select(f => File.GetLastWriteTimeUtc(Path.Combine(fullPath, f)).Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .Prepend(type).Prepend(fullPath));
         Lazy<EncoderTokenizer> lazy = Loaded.GetOrAdd(key, _ => new Lazy<EncoderTokenizer>(() => type == BertModelType
@@ -116,6 +113,15 @@ public abstract class EncoderTokenizer
             throw;
         }
     }
+
+    /// <summary>
+    /// Every file the tokenizer of <paramref name="modelType"/> reads from a folder: its vocabulary file(s), which must
+    /// exist, then <c>tokenizer_config.json</c> and <c>special_tokens_map.json</c>, read when present.
+    /// </summary>
+    internal static IReadOnlyList<string> FileNames(string modelType) => NormalizeModelType(modelType) == BertModelType
+        ? [WordPieceEncoderTokenizer.VocabFileName, TokenizerFolderConfig.ConfigFileName, TokenizerFolderConfig.SpecialTokensMapFileName]
+        : [ByteLevelBpeEncoderTokenizer.VocabFileName, ByteLevelBpeEncoderTokenizer.MergesFileName,
+            TokenizerFolderConfig.ConfigFileName, TokenizerFolderConfig.SpecialTokensMapFileName];
 
     /// <summary>How many special tokens an input holds: BERT 2 (single) / 3 (pair), RoBERTa 2 / 4.</summary>
     public int SpecialTokenCount(bool pair) => pair ? _pairOverhead : 2;

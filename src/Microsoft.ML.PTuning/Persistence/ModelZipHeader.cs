@@ -1,0 +1,177 @@
+using System.Text;
+using Microsoft.ML.PTuning.Checkpoints;
+using Microsoft.ML.PTuning.Runtime;
+using Microsoft.ML.PTuning.Tokenization;
+
+namespace Microsoft.ML.PTuning.Persistence;
+
+/// <summary>
+/// What the zip records about a trained task besides its tensors, as one block of bytes whose SHA-256 the zip stores
+/// beside it (the layout is the <c>*** Binary format ***</c> block of <see cref="ModelZipFormat"/>). <see cref="Parse"/>
+/// checks every field before anything else sees it: digests are 64 hex digits, base file names are the plain names a
+/// base model is read from, counts and lengths are in range.
+/// </summary>
+internal sealed record ModelZipHeader(
+    TaskKind Kind,
+    TuningMethod Method,
+    int PrefixLength,
+    int MaxTokens,
+    int ClassCount,
+    string[]? ClassNames,
+    TaskColumns Columns,
+    string BaseFolder,
+    bool BaseEmbedded,
+    IReadOnlyList<BaseModelFile> BaseFiles,
+    long AdapterLength,
+    string AdapterSha256)
+{
+    /// <summary>The most bytes a header may hold (class names and column names included).</summary>
+    public const int MaxBytes = 16 << 20;
+
+    /// <summary>
+    /// The only names a base model file may have in the zip: config.json, the weight files and every tokenizer file a
+    /// supported model type reads. Nothing else of a base folder is stored, and nothing else is ever written on load.
+    /// </summary>
+    public static IReadOnlySet<string> AllowedBaseFileNames { get; } = HuggingFaceCheckpoint.WeightFileNames
+        .Prepend(HuggingFaceCheckpoint.ConfigFileName)
+        .Concat(EncoderTokenizer.FileNames(EncoderTokenizer.BertModelType))
+        .Concat(EncoderTokenizer.FileNames(EncoderTokenizer.RobertaModelType))
+        .ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The base model's weight file among <see cref="BaseFiles"/>.</summary>
+    public BaseModelFile Weights => BaseFiles.Single(f => HuggingFaceCheckpoint.WeightFileNames.Contains(f.Name));
+
+    public byte[] ToBytes()
+    {
+        var memory = new MemoryStream();
+        using (var writer = new BinaryWriter(memory, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write((int)Kind);
+            writer.Write((int)Method);
+            writer.Write(PrefixLength);
+            writer.Write(MaxTokens);
+            writer.Write(ClassCount);
+            var names = ClassNames ?? Array.Empty<string>();
+            writer.Write(names.Length);
+            foreach (string name in names)
+                writer.Write(name);
+            writer.Write(Columns.Sentence1);
+            writer.Write(Columns.Sentence2 ?? string.Empty);
+            writer.Write(Columns.Label);
+            writer.Write(Columns.Prediction);
+            writer.Write(Columns.Score ?? string.Empty);
+            writer.Write(BaseFolder);
+            writer.Write(BaseEmbedded);
+            writer.Write(BaseFiles.Count);
+            foreach (var file in BaseFiles)
+            {
+                writer.Write(file.Name);
+                writer.Write(file.Length);
+                writer.Write(file.Sha256);
+            }
+            writer.Write(AdapterLength);
+            writer.Write(AdapterSha256);
+        }
+        return memory.ToArray();
+    }
+
+    /// <exception cref="FormatException">A field is out of range or malformed, or the bytes end early or run on.</exception>
+    public static ModelZipHeader Parse(byte[] bytes)
+    {
+        using var reader = new BinaryReader(new MemoryStream(bytes, writable: false), Encoding.UTF8);
+        try
+        {
+            var header = Read(reader);
+            if (reader.BaseStream.Position != bytes.Length)
+                throw ModelZipFormat.Corrupt($"the header holds {bytes.Length - reader.BaseStream.Position} bytes after its last field");
+            return header;
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new FormatException("The prefix-tuning model in this zip is corrupt: its header ends early.", e);
+        }
+    }
+
+    private static ModelZipHeader Read(BinaryReader reader)
+    {
+        var kind = (TaskKind)reader.ReadInt32();
+        if (kind is not (TaskKind.SequenceClassification or TaskKind.TokenClassification))
+            throw ModelZipFormat.Corrupt($"unknown task kind {(int)kind}");
+        var method = (TuningMethod)reader.ReadInt32();
+        if (!Enum.IsDefined(method))
+            throw ModelZipFormat.Corrupt($"unknown tuning method {(int)method}");
+        int prefixLength = reader.ReadInt32();
+        int maxTokens = reader.ReadInt32();
+        int classCount = reader.ReadInt32();
+        int nameCount = reader.ReadInt32();
+        if (prefixLength < 0 || maxTokens < 1 || classCount < 1 || classCount > MaxBytes || nameCount < 0 || (nameCount != 0 && nameCount != classCount))
+            throw ModelZipFormat.Corrupt($"inconsistent header (prefix {prefixLength}, max tokens {maxTokens}, classes {classCount}, names {nameCount})");
+        string[]? classNames = nameCount == 0 ? null : Enumerable.Range(0, nameCount).Select(_ => reader.ReadString()).ToArray();
+        string sentence1 = ColumnName(reader, "sentence 1", required: true)!;
+        string? sentence2 = ColumnName(reader, "sentence 2", required: false);
+        string label = ColumnName(reader, "label", required: true)!;
+        string prediction = ColumnName(reader, "prediction", required: true)!;
+        string? score = ColumnName(reader, "score", required: false);
+        string baseFolder = reader.ReadString();
+        if (baseFolder.Length == 0 || baseFolder.Contains('\0') || !Path.IsPathFullyQualified(baseFolder))
+            throw ModelZipFormat.Corrupt("the recorded base model folder is not an absolute path");
+        bool embedded = reader.ReadBoolean();
+        var files = ReadBaseFiles(reader);
+        long adapterLength = reader.ReadInt64();
+        if (adapterLength < 1)
+            throw ModelZipFormat.Corrupt($"the adapter's byte length {adapterLength}");
+        string adapterSha = Sha256(reader, ModelZipFormat.AdapterStream);
+        return new ModelZipHeader(kind, method, prefixLength, maxTokens, classCount, classNames,
+            new TaskColumns(sentence1, sentence2, label, prediction, score), baseFolder, embedded, files, adapterLength, adapterSha);
+    }
+
+    private static string? ColumnName(BinaryReader reader, string what, bool required)
+    {
+        string name = reader.ReadString();
+        if (name.Length == 0 && required)
+            throw ModelZipFormat.Corrupt($"the {what} column name is empty");
+        return name.Length == 0 ? null : name;
+    }
+
+    private static BaseModelFile[] ReadBaseFiles(BinaryReader reader)
+    {
+        int count = reader.ReadInt32();
+        if (count < 2 || count > AllowedBaseFileNames.Count)
+            throw ModelZipFormat.Corrupt($"base model file count {count}");
+        var files = new BaseModelFile[count];
+        for (int i = 0; i < count; i++)
+        {
+            string name = reader.ReadString();
+            // Checked before anything can use it: a name from the zip is only ever one of the allowed plain names.
+            if (!AllowedBaseFileNames.Contains(name))
+                throw ModelZipFormat.Corrupt($"base model file {i} is named '{Printable(name)}', not one of {string.Join(", ", AllowedBaseFileNames)}");
+            if (files.Take(i).Any(f => f.Name == name))
+                throw ModelZipFormat.Corrupt($"the base model file '{name}' is listed twice");
+            long length = reader.ReadInt64();
+            if (length < 0)
+                throw ModelZipFormat.Corrupt($"the base model file '{name}' has byte length {length}");
+            files[i] = new BaseModelFile(name, length, Sha256(reader, name));
+        }
+        if (files[0].Name != HuggingFaceCheckpoint.ConfigFileName)
+            throw ModelZipFormat.Corrupt($"the base model files do not start with {HuggingFaceCheckpoint.ConfigFileName}");
+        if (files.Count(f => HuggingFaceCheckpoint.WeightFileNames.Contains(f.Name)) != 1)
+            throw ModelZipFormat.Corrupt($"the base model files name {files.Count(f => HuggingFaceCheckpoint.WeightFileNames.Contains(f.Name))} weight files, not one");
+        return files;
+    }
+
+    /// <summary>A SHA-256 as the zip records it: exactly 64 hex digits, either case; returned lower-case.</summary>
+    private static string Sha256(BinaryReader reader, string of)
+    {
+        string value = reader.ReadString();
+        if (value.Length != 64 || !value.All(char.IsAsciiHexDigit))
+            throw ModelZipFormat.Corrupt($"the SHA-256 recorded for '{of}' is not 64 hex digits ('{Printable(value)}')");
+        return value.ToLowerInvariant();
+    }
+
+    // A crafted value goes into a message only as printable ASCII, and short.
+    private static string Printable(string value)
+    {
+        string shown = new(value.Take(80).Select(c => c is >= ' ' and <= '~' ? c : '?').ToArray());
+        return value.Length > 80 ? shown + "…" : shown;
+    }
+}
