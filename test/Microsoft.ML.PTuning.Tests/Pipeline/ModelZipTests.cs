@@ -25,7 +25,7 @@ public class ModelZipTests(TrainedModels models)
     private static string Format(float[][] scores) =>
         string.Join(";", scores.Select(row => string.Join(",", row.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))));
 
-    private static string Save(MLContext mlContext, ITransformer model, IDataView data)
+    internal static string Save(MLContext mlContext, ITransformer model, IDataView data)
     {
         string path = Path.Combine(TestPaths.NewTempFolder("zip"), "model.zip");
         mlContext.Model.Save(model, data.Schema, path);
@@ -33,7 +33,7 @@ public class ModelZipTests(TrainedModels models)
     }
 
     /// <summary>A quick linear probe over its own base folder (for tests that change or delete that folder).</summary>
-    private static (MLContext Context, ITransformer Model, IDataView Data) FitOwnBase(string baseFolder, bool embed = false)
+    internal static (MLContext Context, ITransformer Model, IDataView Data) FitOwnBase(string baseFolder, bool embed = false)
     {
         var mlContext = new MLContext(seed: 1);
         IDataView data = TinyData.LoadSingle(mlContext, TinyData.Text(perClass: 4, seed: 1));
