@@ -27,13 +27,23 @@ internal static class BaseModelLocator
                 tried.Add($"'{candidate}' (no weights)");
                 continue;
             }
-            string sha = HuggingFaceCheckpoint.HashWeights(path);
+            string sha;
+            string? difference;
+            try
+            {
+                sha = HuggingFaceCheckpoint.HashWeights(path);
+                difference = Path.GetFileName(path) == weights.Name && sha == weights.Sha256 ? Difference(files, OnDisk(candidate, files)) : null;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                tried.Add($"'{candidate}' (unreadable: {e.Message})");
+                continue;
+            }
             if (Path.GetFileName(path) != weights.Name || sha != weights.Sha256)
             {
                 tried.Add($"'{candidate}' (weights {Path.GetFileName(path)} SHA-256 {sha})");
                 continue;
             }
-            string? difference = Difference(files, OnDisk(candidate, files));
             if (difference == null)
                 return candidate;
             tried.Add($"'{candidate}' (same weights, but {difference})");

@@ -222,6 +222,10 @@ internal static class ModelZipFormat
         }
     }
 
-    internal static FormatException Corrupt(string what) =>
-        new FormatException($"The prefix-tuning model in this zip is corrupt or from an unsupported version: {what}.");
+    private const string CorruptPrefix = "The prefix-tuning model in this zip is corrupt or from an unsupported version: ";
+
+    internal static FormatException Corrupt(string what) => new FormatException($"{CorruptPrefix}{what}.");
+
+    /// <summary>Whether <paramref name="e"/> is one of <see cref="Corrupt"/>'s.</summary>
+    internal static bool IsCorruptError(FormatException e) => e.Message.StartsWith(CorruptPrefix, StringComparison.Ordinal);
 }

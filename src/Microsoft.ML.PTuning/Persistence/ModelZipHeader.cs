@@ -28,6 +28,9 @@ internal sealed record ModelZipHeader(
     /// <summary>The most bytes a header may hold (class names and column names included).</summary>
     public const int MaxBytes = 16 << 20;
 
+    /// <summary>The most bytes a base file may declare (1 TiB): more than any encoder, and no overflow in the bounded reads.</summary>
+    public const long MaxFileBytes = 1L << 40;
+
     /// <summary>
     /// The only names a base model file may have in the zip: config.json, the weight files and every tokenizer file a
     /// supported model type reads. Nothing else of a base folder is stored, and nothing else is ever written on load.
@@ -90,6 +93,11 @@ internal sealed record ModelZipHeader(
         {
             throw new FormatException("The prefix-tuning model in this zip is corrupt: its header ends early.", e);
         }
+        catch (FormatException e) when (!ModelZipFormat.IsCorruptError(e))
+        {
+            // BinaryReader's own (a string length that is not a 7-bit encoded integer).
+            throw ModelZipFormat.Corrupt($"the header cannot be read ({e.Message})");
+        }
     }
 
     private static ModelZipHeader Read(BinaryReader reader)
@@ -148,7 +156,7 @@ internal sealed record ModelZipHeader(
             if (files.Take(i).Any(f => f.Name == name))
                 throw ModelZipFormat.Corrupt($"the base model file '{name}' is listed twice");
             long length = reader.ReadInt64();
-            if (length < 0)
+            if (length < 0 || length > MaxFileBytes)
                 throw ModelZipFormat.Corrupt($"the base model file '{name}' has byte length {length}");
             files[i] = new BaseModelFile(name, length, Sha256(reader, name));
         }

@@ -32,7 +32,8 @@ internal static class ZipEntryReader
         {
             while (total <= length)
             {
-                int read = ReadSome(source, buffer, (int)Math.Min(buffer.Length, length + 1 - total), name);
+                // length ≤ ModelZipHeader.MaxFileBytes or Array.MaxLength: no overflow.
+                int read = ReadSome(source, buffer, (int)Math.Min(buffer.Length, length - total + 1), name);
                 if (read == 0)
                     break;
                 total += read;

@@ -192,6 +192,9 @@ public sealed class ModelZipFuzzTests : IDisposable
         byte[] payload = header.ToBytes();
         yield return ("header cut short", () => zip.WithHeaderBytes(payload[..^5]));
         yield return ("header with a byte after it", () => zip.WithHeaderBytes([.. payload, 0]));
+        // After six ints comes the first string: a length prefix that is no 7-bit encoded integer, then one far too long.
+        yield return ("header string length malformed", () => zip.WithHeaderBytes([.. payload[..24], 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, .. payload[29..]]));
+        yield return ("header string length too long", () => zip.WithHeaderBytes([.. payload[..24], 0xFF, 0xFF, 0xFF, 0x7F, .. payload[28..]]));
     }
 
     private static BaseModelFile[] Replace(IReadOnlyList<BaseModelFile> files, int index, BaseModelFile file) =>
