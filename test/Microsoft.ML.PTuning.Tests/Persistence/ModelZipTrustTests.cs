@@ -232,6 +232,25 @@ public sealed class ModelZipTrustTests(TrainedModels models) : IDisposable
     }
 
     [Fact]
+    public void AnEmbeddedBaseWithANaNWeightIsRefusedNamingTheTensor()
+    {
+        var (context, model, data) = ModelZipTests.FitOwnBase(TinyBaseModel.Create("roberta", seed: 229), embed: true);
+        var zip = new ZipVariants(_folders.SaveZip(context, model, data, "embedded.zip"));
+        string weightsName = zip.Folder + EmbeddedBaseModel.StreamName("model.safetensors");
+        byte[] weights = (byte[])zip[weightsName].Clone();
+        BinaryPrimitives.WriteSingleLittleEndian(weights.AsSpan(weights.Length - 4), float.NaN);
+        var header = zip.Header with
+        {
+            BaseFiles = zip.Header.BaseFiles.Select(f => f.Name == "model.safetensors" ? f with { Sha256 = Convert.ToHexStringLower(SHA256.HashData(weights)) } : f).ToArray(),
+        };
+        byte[] crafted = new ZipVariants(Write(zip.WithHeader(header), "header.zip")).With(weightsName, weights);
+
+        var error = Assert.IsType<FormatException>(LoadError(Write(crafted, "nan-base.zip")));
+        Assert.Contains("embedded base model cannot be loaded", error.Message);
+        Assert.Matches("tensor '[^']+' holds NaN or infinite values", error.Message);
+    }
+
+    [Fact]
     public void InferenceOverNonFiniteLogitsFailsNamingTheRow()
     {
         string baseFolder = TinyBaseModel.Create("roberta", seed: 228);

@@ -130,6 +130,7 @@ public class ModelZipTests(TrainedModels models)
     [Fact]
     public void AnEmbeddedBaseModelLoadsAfterItsFolderIsDeleted()
     {
+        using var cache = new Persistence.TrustFolders(); // extracts into the test's own folder, not the user's cache
         string baseFolder = TinyBaseModel.Create("roberta", seed: 104);
         long weightBytes = TinyBaseModel.WeightBytes(baseFolder);
         var (mlContext, model, data) = FitOwnBase(baseFolder, embed: true);
