@@ -49,6 +49,8 @@ public sealed class ModelZipFuzzTests : IDisposable
         var messages = new SortedDictionary<string, int>(StringComparer.Ordinal);
         foreach (var (zip, model, isEmbedded) in new[] { (plain, _models.Text, false), (embedded, embeddedModel, true) })
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            int before = counts.Values.Sum();
             var variants = new ZipVariants(zip);
             var expected = Predict(model, evaluation);
             foreach (var (label, reader, make) in Variants(variants, isEmbedded))
@@ -62,6 +64,7 @@ public sealed class ModelZipFuzzTests : IDisposable
                 else if (outcome == Outcome.ClearError)
                     messages[Shorten(detail)] = messages.GetValueOrDefault(Shorten(detail)) + 1;
             }
+            _output.WriteLine($"{Path.GetFileName(zip)}: {counts.Values.Sum() - before} variants in {clock.Elapsed.TotalSeconds:F1} s");
         }
 
         int Count(Reader? reader, Outcome outcome) => counts.Where(c => (reader == null || c.Key.Item1 == reader) && c.Key.Item2 == outcome).Sum(c => c.Value);
