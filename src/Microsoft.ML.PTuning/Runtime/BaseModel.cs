@@ -91,15 +91,17 @@ internal sealed class BaseModel
 
     private string _filesStamp = "";
 
-    // Size and write time of every file the base may be read from, present or not.
-    private static string Stamp(string folder, string modelType) => string.Join('|',
-        IdentityCandidates(modelType).Select(name => new FileInfo(Path.Combine(folder, name)))
+    // Every file a base of either model type may be read from; the stamp needs no config, so it can precede all reads.
+    private static readonly string[] IdentityCandidates = HuggingFaceCheckpoint.WeightFileNames.Prepend(HuggingFaceCheckpoint.ConfigFileName)
+        .Concat(EncoderTokenizer.FileNames(EncoderTokenizer.BertModelType)).Concat(EncoderTokenizer.FileNames(EncoderTokenizer.RobertaModelType))
+        .Distinct().ToArray();
+
+    // Size and write time of each of those files, present or not.
+    private static string Stamp(string folder) => string.Join('|',
+        IdentityCandidates.Select(name => new FileInfo(Path.Combine(folder, name)))
             .Select(info => info.Exists ? $"{info.Length}:{info.LastWriteTimeUtc.Ticks}" : "-"));
 
-    private bool FilesUnchanged() => Stamp(Folder, Config.ModelType) == _filesStamp;
-
-    private static IEnumerable<string> IdentityCandidates(string modelType) =>
-        HuggingFaceCheckpoint.WeightFileNames.Prepend(HuggingFaceCheckpoint.ConfigFileName).Concat(EncoderTokenizer.FileNames(modelType));
+    private bool FilesUnchanged() => Stamp(Folder) == _filesStamp;
 
     /// <summary>
     /// The identity files of the base model in <paramref name="folder"/> as they are on disk now: config.json, the weight
@@ -126,9 +128,9 @@ internal sealed class BaseModel
         Interlocked.Increment(ref _loads);
         LoadsPerFolder.AddOrUpdate(folder, 1, (_, count) => count + 1);
         log?.Invoke($"Loading base model from '{folder}'.");
-        using var checkpoint = HuggingFaceCheckpoint.Load(folder);
         // Stamped before the files are hashed and read: a file replaced meanwhile shows as changed at the next Load.
-        string stamp = Stamp(folder, checkpoint.Config.ModelType);
+        string stamp = Stamp(folder);
+        using var checkpoint = HuggingFaceCheckpoint.Load(folder);
         var identity = IdentityOf(folder, checkpoint.Config.ModelType);
         var tokenizer = EncoderTokenizer.FromFolder(folder, checkpoint.Config.ModelType);
         var encoder = checkpoint.CreateEncoder(log);
