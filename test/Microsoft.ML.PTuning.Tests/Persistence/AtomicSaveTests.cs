@@ -133,6 +133,8 @@ public class AtomicSaveTests(TrainedModels models)
             Assert.Equal(expected, ScoresOf(path));
         }
         Assert.True(killedMidWrite > 0, "no kill landed while a save was writing");
+        // What the docs say of ML.NET itself: a killed save leaves its staging folder under the temp folder.
+        Assert.NotEmpty(Directory.GetDirectories(childTemp, "ml_dotnet_*"));
 
         // The next save removes what the killed ones left.
         models.Context.Model.SaveAtomically(models.Text, models.TextData.Schema, path);
