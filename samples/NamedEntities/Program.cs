@@ -50,7 +50,7 @@ foreach (var (type, m) in metrics.PerEntityType.OrderBy(p => p.Key))
     Console.WriteLine($"  {type,-8} F1 {m.F1:P1} (support {m.Support})");
 
 string zip = Path.Combine(args_.OutputFolder, "entities.zip");
-mlContext.Model.Save(model, train.Schema, zip);
+mlContext.Model.SaveAtomically(model, train.Schema, zip);
 Console.WriteLine($"Saved {zip}: {new FileInfo(zip).Length:N0} bytes (base weights {MiniLM.WeightBytes(baseModel):N0} bytes, not copied).");
 
 var fresh = new MLContext(seed: 2);

@@ -48,7 +48,7 @@ var metrics = mlContext.MulticlassClassification.Evaluate(model.Transform(test))
 Console.WriteLine($"Held-out test ({test.GetColumn<string>("Text").Count()} sentences): accuracy {metrics.MicroAccuracy:P1}, macro accuracy {metrics.MacroAccuracy:P1}, log-loss {metrics.LogLoss:F3}");
 
 string zip = Path.Combine(args_.OutputFolder, "intents.zip");
-mlContext.Model.Save(model, train.Schema, zip);
+mlContext.Model.SaveAtomically(model, train.Schema, zip);
 long baseBytes = MiniLM.WeightBytes(baseModel);
 Console.WriteLine($"Saved {zip}: {new FileInfo(zip).Length:N0} bytes (the base model's weights: {baseBytes:N0} bytes, not copied).");
 

@@ -87,7 +87,7 @@ if (sweepArgs.TestPath != null)
 
 string report = result.SaveReport(args_.OutputFolder);
 string zip = Path.Combine(args_.OutputFolder, "best-model.zip");
-mlContext.Model.Save(result.BestModel, train.Schema, zip);
+mlContext.Model.SaveAtomically(result.BestModel, train.Schema, zip);
 Console.WriteLine($"Wrote {report}, its plot, and {zip} ({new FileInfo(zip).Length:N0} bytes). Done in {clock.Elapsed.TotalSeconds:F0} s.");
 
 internal sealed class Row

@@ -53,7 +53,7 @@ internal abstract class QualityDataset
     /// <summary>Saves the trained transformer as an ML.NET model zip and returns its size in bytes.</summary>
     public long ZipBytes(ITransformer model, string path)
     {
-        MLContext.Model.Save(model, Train.Schema, path);
+        MLContext.Model.SaveAtomically(model, Train.Schema, path);
         return new FileInfo(path).Length;
     }
 }

@@ -303,7 +303,7 @@ internal sealed class SpeedSuite
             Seed = Datasets.Seed,
         }).Fit(keyed);
         string path = Path.Combine(_args.OutputFolder, "speed-task.zip");
-        mlContext.Model.Save(model, keyed.Schema, path);
+        mlContext.Model.SaveAtomically(model, keyed.Schema, path);
         return new FileInfo(path).Length;
     }
 

@@ -189,13 +189,14 @@ public sealed class HuggingFaceCheckpoint : IDisposable
         });
     }
 
+    // Safetensors go through the strict reader, whose errors name the file and tensor; a pickle's errors are wrapped.
     internal static Dictionary<string, Tensor> ReadWeights(string path)
     {
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+            return SafeTensorsReader.Read(path);
+
         try
         {
-            if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
-                return new Dictionary<string, Tensor>(Safetensors.LoadStateDict(path), StringComparer.Ordinal);
-
             Hashtable table = PyTorchUnpickler.UnpickleStateDict(path);
             var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             foreach (DictionaryEntry entry in table)

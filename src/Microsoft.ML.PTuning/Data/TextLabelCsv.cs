@@ -33,8 +33,16 @@ public static class TextLabelCsv
         };
     }
 
-    /// <summary>Loads the file as a data view with a text column and a label column (the label still text; map it to a key to train).</summary>
+    /// <summary>
+    /// Checks the file, then loads it as a data view with a text column and a label column (the label still text; map it
+    /// to a key to train). The check reads the file once with the same quoting rules and fails on the first record that
+    /// is not a text and a non-empty label, where TextLoader alone would load an empty label, drop extra columns, or fail
+    /// on an unterminated quote without saying where.
+    /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">A record (the header included) has other than two columns, an empty label,
+    /// text after a closing quote, or a quote that is never closed; the message names the file, the 1-based line where
+    /// the record starts, and what was expected.</exception>
     public static IDataView Load(MLContext mlContext, string path, string textColumnName = "Text", string labelColumnName = "Label")
     {
         ArgumentNullException.ThrowIfNull(mlContext);
@@ -44,6 +52,7 @@ public static class TextLabelCsv
             throw new FileNotFoundException($"CSV file '{path}' was not found.", path);
         }
 
+        CsvRecordCheck.Check(path);
         return mlContext.Data.LoadFromTextFile(path, Options(textColumnName, labelColumnName));
     }
 }

@@ -214,7 +214,7 @@ internal static class ModelZipFormat
     {
         try
         {
-            return Safetensors.LoadStateDict(stream, leaveOpen: true);
+            return Checkpoints.SafeTensorsReader.Read(stream, AdapterStream);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

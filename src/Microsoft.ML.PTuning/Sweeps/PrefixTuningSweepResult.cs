@@ -22,7 +22,11 @@ public sealed class PrefixTuningSweepResult
     /// <summary>The trial with the best validation metric.</summary>
     public PrefixTuningTrial BestTrial { get; }
 
-    /// <summary>The best trial's model at its best epoch; save it with <c>mlContext.Model.Save</c> like any transformer.</summary>
+    /// <summary>
+    /// The best trial's model at its best epoch; save it like any transformer, preferably with
+    /// <see cref="ModelOperationsCatalogExtensions.SaveAtomically"/> (<c>mlContext.Model.SaveAtomically</c>), which never
+    /// leaves a half-written zip in place of an earlier one.
+    /// </summary>
     public PrefixTuningTransformer BestModel { get; }
 
     /// <summary>Wall time of the whole sweep.</summary>

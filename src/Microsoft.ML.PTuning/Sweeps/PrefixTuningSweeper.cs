@@ -15,7 +15,7 @@ namespace Microsoft.ML.PTuning;
 /// <code>
 /// var sweeper = new PrefixTuningSweeper(mlContext, options, new PrefixTuningSweepOptions { PrefixLengths = new[] { 4, 16, 64 } });
 /// PrefixTuningSweepResult result = sweeper.Run(trainData, validationData);
-/// mlContext.Model.Save(result.BestModel, trainData.Schema, "best.zip");
+/// mlContext.Model.SaveAtomically(result.BestModel, trainData.Schema, "best.zip");   // never leaves a half-written zip
 /// result.SaveReport("sweep-report");
 /// </code>
 /// </example>

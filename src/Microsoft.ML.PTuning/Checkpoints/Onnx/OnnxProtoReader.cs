@@ -13,24 +13,31 @@ namespace Microsoft.ML.PTuning.Checkpoints;
 /// Field numbers (onnx/onnx.proto): ModelProto ir_version=1, graph=7, opset_import=8; OperatorSetIdProto domain=1,
 /// version=2; GraphProto node=1, initializer=5, input=11, output=12; ValueInfoProto name=1; NodeProto input=1,
 /// output=2, name=3, op_type=4, attribute=5, domain=7; AttributeProto name=1, f=2, i=3, s=4, t=5, floats=7, ints=8;
-/// TensorProto dims=1, data_type=2, float_data=4, int32_data=5, int64_data=7, name=8, raw_data=9, external_data=13,
-/// data_location=14.
+/// TensorProto dims=1, data_type=2, float_data=4, int32_data=5, int64_data=7, name=8, raw_data=9, double_data=10,
+/// uint64_data=11, external_data=13, data_location=14.
 /// </remarks>
 internal static class OnnxProtoReader
 {
     private const string What = "ONNX model";
 
-    /// <summary>Reads a whole ONNX model from a stream (from its current position to its end).</summary>
-    public static OnnxModel Read(Stream stream)
+    /// <summary>
+    /// Reads a whole ONNX model from a stream (from its current position to its end). Errors about a tensor name
+    /// <paramref name="source"/>, by default the file of a <see cref="FileStream"/>.
+    /// </summary>
+    public static OnnxModel Read(Stream stream, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArraySegment<byte> bytes = ReadAll(stream);
-        return Parse(bytes.Array!, bytes.Offset, bytes.Count);
+        return Parse(bytes.Array!, bytes.Offset, bytes.Count, source ?? (stream as FileStream)?.Name);
     }
 
-    /// <summary>Parses an ONNX <c>ModelProto</c> held in <paramref name="buffer"/>[offset, offset+length).</summary>
-    public static OnnxModel Parse(byte[] buffer, int offset, int length)
+    /// <summary>
+    /// Parses an ONNX <c>ModelProto</c> held in <paramref name="buffer"/>[offset, offset+length); <paramref name="source"/>
+    /// (a file name) is named in errors about a tensor.
+    /// </summary>
+    public static OnnxModel Parse(byte[] buffer, int offset, int length, string? source = null)
     {
+        source = source is null ? "ONNX model" : $"ONNX model '{source}'";
         if (length == 0)
         {
             throw new InvalidDataException($"The {What} stream is empty.");
@@ -48,7 +55,7 @@ internal static class OnnxProtoReader
                         irVersion = (long)f.Scalar;
                         break;
                     case 7 when f.IsBytes:
-                        graph = ReadGraph(f.Bytes);
+                        graph = ReadGraph(f.Bytes, source);
                         break;
                     case 8 when f.IsBytes:
                         (string domain, long version) = ReadOpset(f.Bytes);
@@ -115,7 +122,7 @@ internal static class OnnxProtoReader
         return (domain, version);
     }
 
-    private static OnnxGraph ReadGraph(Slice s)
+    private static OnnxGraph ReadGraph(Slice s, string source)
     {
         var nodes = new List<OnnxNode>();
         var initializers = new List<OnnxTensor>();
@@ -126,10 +133,10 @@ internal static class OnnxProtoReader
             switch (f.Number)
             {
                 case 1 when f.IsBytes:
-                    nodes.Add(ReadNode(f.Bytes));
+                    nodes.Add(ReadNode(f.Bytes, source));
                     break;
                 case 5 when f.IsBytes:
-                    initializers.Add(ReadTensor(f.Bytes));
+                    initializers.Add(ReadTensor(f.Bytes, source, "initializer"));
                     break;
                 case 11 when f.IsBytes:
                     inputs.Add(ReadValueInfoName(f.Bytes));
@@ -145,7 +152,7 @@ internal static class OnnxProtoReader
     private static string ReadValueInfoName(Slice s) =>
         Fields(s).Where(f => f.Number == 1 && f.IsBytes).Select(f => f.Bytes.Utf8()).LastOrDefault() ?? "";
 
-    private static OnnxNode ReadNode(Slice s)
+    private static OnnxNode ReadNode(Slice s, string source)
     {
         var inputs = new List<string>();
         var outputs = new List<string>();
@@ -168,7 +175,7 @@ internal static class OnnxProtoReader
                     opType = f.Bytes.Utf8();
                     break;
                 case 5 when f.IsBytes:
-                    OnnxAttribute a = ReadAttribute(f.Bytes);
+                    OnnxAttribute a = ReadAttribute(f.Bytes, source);
                     attributes[a.Name] = a;
                     break;
                 case 7 when f.IsBytes:
@@ -179,7 +186,7 @@ internal static class OnnxProtoReader
         return new OnnxNode(name, opType, domain, inputs.ToArray(), outputs.ToArray(), attributes);
     }
 
-    private static OnnxAttribute ReadAttribute(Slice s)
+    private static OnnxAttribute ReadAttribute(Slice s, string source)
     {
         string name = "";
         float? fValue = null;
@@ -205,7 +212,7 @@ internal static class OnnxProtoReader
                     sValue = f.Bytes.Utf8();
                     break;
                 case 5 when f.IsBytes:
-                    tValue = ReadTensor(f.Bytes);
+                    tValue = ReadTensor(f.Bytes, source, "constant tensor");
                     break;
                 case 7:
                     ReadRepeatedFloats(f, floats);
@@ -218,7 +225,7 @@ internal static class OnnxProtoReader
         return new OnnxAttribute(name, fValue, iValue, sValue, tValue, floats.ToArray(), ints.ToArray());
     }
 
-    private static OnnxTensor ReadTensor(Slice s)
+    private static OnnxTensor ReadTensor(Slice s, string source, string kind)
     {
         string name = "";
         var dims = new List<long>();
@@ -226,6 +233,8 @@ internal static class OnnxProtoReader
         Slice? raw = null;
         Slice? packedFloats = null;
         var looseFloats = new List<float>();
+        Slice? packedDoubles = null;
+        var looseDoubles = new List<double>();
         var integers = new List<long>();
         bool external = false;
         foreach (Field f in Fields(s))
@@ -244,7 +253,7 @@ internal static class OnnxProtoReader
                 case 4 when f.IsFixed32:
                     looseFloats.Add(f.Float);
                     break;
-                case 5 or 7:
+                case 5 or 7 or 11:
                     ReadRepeatedVarints(f, integers);
                     break;
                 case 8 when f.IsBytes:
@@ -252,6 +261,12 @@ internal static class OnnxProtoReader
                     break;
                 case 9 when f.IsBytes:
                     raw = f.Bytes;
+                    break;
+                case 10 when f.IsBytes:
+                    packedDoubles = f.Bytes;
+                    break;
+                case 10 when f.IsFixed64:
+                    looseDoubles.Add(BitConverter.UInt64BitsToDouble(f.Scalar));
                     break;
                 case 13:
                     external = true;
@@ -270,10 +285,19 @@ internal static class OnnxProtoReader
         {
             throw new InvalidDataException($"ONNX tensor '{name}' mixes packed and unpacked float_data.");
         }
+        long typedValues = (packedFloats?.Length ?? 0) / sizeof(float) + looseFloats.Count
+            + (packedDoubles?.Length ?? 0) / sizeof(double) + looseDoubles.Count + integers.Count;
+        if ((packedFloats?.Length ?? 0) % sizeof(float) != 0 || (packedDoubles?.Length ?? 0) % sizeof(double) != 0)
+        {
+            typedValues = -1;   // a partial element: never equals an element count
+        }
+        OnnxTensorSize.Check(source, kind, name, dims, dataType, raw?.Length, typedValues);
         ReadOnlyMemory<byte> data =
             raw is { } r ? r.Memory
             : packedFloats is { } pf ? pf.Memory
             : looseFloats.Count > 0 ? MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(looseFloats)).ToArray()
+            : packedDoubles is { } pd ? pd.Memory
+            : looseDoubles.Count > 0 ? MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(looseDoubles)).ToArray()
             : ReadOnlyMemory<byte>.Empty;
         long[]? int64Values = raw == null && integers.Count > 0 ? integers.ToArray() : null;
         return new OnnxTensor(name, dims.ToArray(), (OnnxDataType)dataType, data, int64Values);
@@ -325,6 +349,8 @@ internal static class OnnxProtoReader
         public bool IsVarint => WireType == WireFormat.WireType.Varint;
 
         public bool IsFixed32 => WireType == WireFormat.WireType.Fixed32;
+
+        public bool IsFixed64 => WireType == WireFormat.WireType.Fixed64;
 
         public bool IsBytes => WireType == WireFormat.WireType.LengthDelimited;
 
