@@ -54,6 +54,15 @@ internal static class EpochTime
         return (speed, model);
     }
 
+    /// <summary><see cref="Measure"/> for the row alone (the trained model is disposed): one line per extra variant in the suite.</summary>
+    public static EpochSpeed Time(string variant, MLContext mlContext, Splits<TextRow> texts, string baseModel, int? rows, int epochs, int prefixLength,
+        Action<PrefixTuningTextClassificationOptions>? configure = null)
+    {
+        var (speed, model) = Measure(variant, mlContext, texts, baseModel, rows, epochs, prefixLength, configure);
+        model.Dispose();
+        return speed;
+    }
+
     /// <summary>The length mix of <paramref name="rows"/> under a token budget, in shuffled batches of <paramref name="batchSize"/>.</summary>
     public static LengthMix Lengths(EncoderTokenizer tokenizer, IEnumerable<TextRow> rows, int maxTokens, int batchSize)
     {

@@ -100,7 +100,8 @@ internal sealed class SpeedSuite
         long baseBytes = MiniLM.WeightBytes(_baseModel);
         Log.Line($"task zip (PrefixTuning P={PrefixLength}, 77 intents): {zipBytes:N0} bytes; base weights {baseBytes:N0} bytes ({100.0 * zipBytes / baseBytes:F2} %)");
 
-        // What users wait for. Each epoch variant is a label and an options callback (precision, depth, batching).
+        // What users wait for. Each epoch variant is a label and an options callback (precision, depth, batching); a further
+        // one is one line: epochs.Add(EpochTime.Time("label", mlContext, texts, _baseModel, _profile.EpochRows, _profile.Epochs, PrefixLength, o => ...)).
         var test = texts.Test.Take(_profile.EndToEndRows ?? int.MaxValue).ToList();
         var (prefixEpoch, prefixModel) = EpochTime.Measure($"PrefixTuning P={PrefixLength}", mlContext, texts, _baseModel, _profile.EpochRows, _profile.Epochs, PrefixLength);
         var epochs = new List<EpochSpeed> { prefixEpoch };
