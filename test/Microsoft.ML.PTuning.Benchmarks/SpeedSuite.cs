@@ -103,7 +103,8 @@ internal sealed class SpeedSuite
         // What users wait for. Each epoch variant is a label and an options callback (precision, depth, batching); a further
         // one is one line: epochs.Add(EpochTime.Time("label", mlContext, texts, _baseModel, _profile.EpochRows, _profile.Epochs, PrefixLength, o => ...)).
         var test = texts.Test.Take(_profile.EndToEndRows ?? int.MaxValue).ToList();
-        var (prefixEpoch, prefixModel) = EpochTime.Measure($"PrefixTuning P={PrefixLength}", mlContext, texts, _baseModel, _profile.EpochRows, _profile.Epochs, PrefixLength);
+        var (prefixEpoch, trainedPrefix) = EpochTime.Measure($"PrefixTuning P={PrefixLength}", mlContext, texts, _baseModel, _profile.EpochRows, _profile.Epochs, PrefixLength);
+        using var prefixModel = trainedPrefix;
         var epochs = new List<EpochSpeed> { prefixEpoch };
         var probeOptions = Banking77Task.Options(_baseModel, prefixLength: 1, epochs: 1, o =>
         {
@@ -117,7 +118,6 @@ internal sealed class SpeedSuite
             EndToEndThroughput.Measure("LinearProbe (encoder = the ONNX file's)", mlContext, probe, onnx, test, threads),
         };
         var latency = PredictionLatency.Measure(prefixEpoch.Variant, mlContext, prefixModel, new OnnxPeerPipeline(onnx, prefixModel), test, _profile.LatencyWarmup, _profile.LatencyCalls);
-        prefixModel.Dispose();
 
         clock.Stop();
         var result = new SpeedResult(gflops, bf16Gflops, methods, inference, epochs, endToEnd, latency, zipBytes, baseBytes, _profile.Name, BatchSize, Tokens,
