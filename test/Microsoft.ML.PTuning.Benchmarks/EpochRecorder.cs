@@ -11,11 +11,15 @@ internal sealed class EpochRecorder : IProgress<PrefixTuningProgress>
     private readonly string _label;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly List<double> _validation = new();
+    private readonly List<double> _examplesPerSecond = new();
 
     public EpochRecorder(string label) => _label = label;
 
     /// <summary>Validation metric after each epoch, in order.</summary>
     public IReadOnlyList<double> ValidationMetrics => _validation;
+
+    /// <summary>Examples per second of each finished epoch, by the trainer's clock (its training steps and validation).</summary>
+    public IReadOnlyList<double> EpochExamplesPerSecond => _examplesPerSecond;
 
     public void Report(PrefixTuningProgress value)
     {
@@ -23,6 +27,7 @@ internal sealed class EpochRecorder : IProgress<PrefixTuningProgress>
         {
             if (value.ValidationMetric is double metric)
                 _validation.Add(metric);
+            _examplesPerSecond.Add(value.ExamplesPerSecond);
             Log.Line($"    {_label}: {value} [{_clock.Elapsed.TotalSeconds:F0} s]");
         }
         else

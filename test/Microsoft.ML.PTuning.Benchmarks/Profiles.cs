@@ -51,13 +51,21 @@ internal sealed record QualityProfile(
 }
 
 /// <summary>How long the speed suite measures.</summary>
-/// <remarks>The batch-1 inference rows: all 32 in the full profile, the first 8 in the quick one; quick also skips the 32-token case.</remarks>
+/// <remarks>
+/// The batch-1 inference rows: all 32 in the full profile, the first 8 in the quick one. The user-facing rows: the
+/// epoch-time run trains <c>EpochRows</c> Banking77 rows (null = the whole training split) for <c>Epochs</c> epochs and
+/// its model is scored end to end on <c>EndToEndRows</c> test sentences (null = all 3,080); the linear probe that checks
+/// agreement with the ONNX Runtime pipeline trains one epoch on <c>ProbeRows</c>; latency times <c>LatencyCalls</c>
+/// single-sentence calls after <c>LatencyWarmup</c>.
+/// </remarks>
 internal sealed record SpeedProfile(string Name, int WarmupSteps, int TimedSteps, int InferenceRepeats, int BatchOneRows, int[] InferenceLengths,
-    int MatmulSize, int MatmulRepeats)
+    int MatmulSize, int MatmulRepeats, int? EpochRows, int Epochs, int ProbeRows, int? EndToEndRows, int LatencyWarmup, int LatencyCalls)
 {
     public static SpeedProfile Quick { get; } = new("quick", WarmupSteps: 1, TimedSteps: 1, InferenceRepeats: 1, BatchOneRows: 8,
-        InferenceLengths: new[] { 128 }, MatmulSize: 1024, MatmulRepeats: 5);
+        InferenceLengths: new[] { 128, 32 }, MatmulSize: 1024, MatmulRepeats: 5,
+        EpochRows: 256, Epochs: 1, ProbeRows: 128, EndToEndRows: 256, LatencyWarmup: 5, LatencyCalls: 50);
 
     public static SpeedProfile Full { get; } = new("full", WarmupSteps: 1, TimedSteps: 5, InferenceRepeats: 3, BatchOneRows: 32,
-        InferenceLengths: new[] { 128, 32 }, MatmulSize: 2048, MatmulRepeats: 5);
+        InferenceLengths: new[] { 128, 32 }, MatmulSize: 2048, MatmulRepeats: 5,
+        EpochRows: null, Epochs: 1, ProbeRows: 1000, EndToEndRows: null, LatencyWarmup: 20, LatencyCalls: 300);
 }

@@ -19,13 +19,16 @@ internal sealed record MethodSpeed(string Method, double StepSeconds, double Tok
 internal sealed record InferenceSpeed(string Engine, int Batch, int SequenceLength, double SequencesPerSecond, int Threads);
 
 /// <summary>speed.json: the issue's fields, then what explains them.</summary>
-internal sealed record SpeedResult(double MatmulGflops, IReadOnlyList<MethodSpeed> Methods, IReadOnlyList<InferenceSpeed> Inference,
+internal sealed record SpeedResult(double MatmulGflops, double MatmulGflopsBf16, IReadOnlyList<MethodSpeed> Methods, IReadOnlyList<InferenceSpeed> Inference,
+    IReadOnlyList<EpochSpeed> Epochs, IReadOnlyList<EndToEndSpeed> EndToEnd, IReadOnlyList<LatencySpeed> Latency,
     long ZipBytes, long BaseWeightBytes, string Profile, int Batch, int SequenceLength, string Machine, double WallSeconds);
 
 /// <summary>
-/// The speed suite, all in one process: the fp32 matmul ceiling, one training step per method on a fixed 32 × 128 batch
-/// of real text (the library's own trainer, one step per call), inference of our encoder against ONNX Runtime on the same
-/// MiniLM ONNX file with the same threads, and a task zip against the base weights.
+/// The speed suite, all in one process: the fp32 and bf16 matmul ceilings, one training step per method on a fixed
+/// 32 × 128 batch of real text (the library's own trainer, one step per call), inference of our encoder against ONNX
+/// Runtime on the same MiniLM ONNX file with the same threads, a task zip against the base weights, then what users wait
+/// for: epoch time on Banking77's own length mix, end-to-end sentences/s through <c>Transform</c> against an ONNX Runtime
+/// pipeline, and <c>PredictionEngine</c> latency.
 /// </summary>
 internal sealed class SpeedSuite
 {
@@ -61,7 +64,8 @@ internal sealed class SpeedSuite
         // The ceiling is the best matmul rate seen at any of several moments of the run: on a shared machine a single
         // measurement taken while a neighbour is busy would understate it and overstate MFU.
         var ceilings = new List<double> { MatmulGflops() };
-        Log.Line($"fp32 matmul {_profile.MatmulSize}×{_profile.MatmulSize}: {ceilings[0]:F1} GFLOP/s (best of {_profile.MatmulRepeats})");
+        var bf16Ceilings = new List<double> { MatmulGflops(ScalarType.BFloat16) };
+        Log.Line($"matmul {_profile.MatmulSize}×{_profile.MatmulSize}: fp32 {ceilings[0]:F1}, bf16 {bf16Ceilings[0]:F1} GFLOP/s (best of {_profile.MatmulRepeats} each)");
 
         var intents = texts.Train.Select(r => r.Intent).Distinct().Order(StringComparer.Ordinal).ToList();
         var rows = FixedRows(baseModel, texts.Train, Tokens);
@@ -71,24 +75,24 @@ internal sealed class SpeedSuite
         {
             timed.Add(TimeSteps(baseModel, method, examples, intents.Count));
             ceilings.Add(MatmulGflops());
+            bf16Ceilings.Add(MatmulGflops(ScalarType.BFloat16));
         }
-        double gflops = ceilings.Max();
+        double gflops = ceilings.Max(), bf16Gflops = bf16Ceilings.Max();
         Log.Line($"fp32 matmul ceiling: {gflops:F1} GFLOP/s (best of the measurements {string.Join(", ", ceilings.Select(c => c.ToString("F1")))})");
+        Log.Line($"bf16 matmul ceiling: {bf16Gflops:F1} GFLOP/s (best of the measurements {string.Join(", ", bf16Ceilings.Select(c => c.ToString("F1")))}); bf16 / fp32 {bf16Gflops / gflops:F2}×");
         var methods = timed.Select(t => Summarize(baseModel, t.Method, t.Seconds, t.Times, t.PeakMb, t.Trainable, intents.Count, gflops)).ToList();
 
         var inference = new List<InferenceSpeed>();
-        using (var onnx = CreateOnnxSession(threads))
+        using var onnx = CreateOnnxSession(threads);
+        foreach (int length in _profile.InferenceLengths)
         {
-            foreach (int length in _profile.InferenceLengths)
+            var batchRows = length == Tokens ? rows : FixedRows(baseModel, texts.Train, length);
+            foreach (int batch in new[] { 1, BatchSize })
             {
-                var batchRows = length == Tokens ? rows : FixedRows(baseModel, texts.Train, length);
-                foreach (int batch in new[] { 1, BatchSize })
-                {
-                    var used = batch == 1 ? batchRows.Take(_profile.BatchOneRows).ToList() : batchRows;
-                    inference.Add(TimeOurs(baseModel, used, batch, threads));
-                    inference.Add(TimeOnnx(onnx, used, batch, threads));
-                    Log.Line($"inference batch {batch} × {length}: ours {inference[^2].SequencesPerSecond:F1} seq/s, ONNX Runtime {inference[^1].SequencesPerSecond:F1} seq/s");
-                }
+                var used = batch == 1 ? batchRows.Take(_profile.BatchOneRows).ToList() : batchRows;
+                inference.Add(TimeOurs(baseModel, used, batch, threads));
+                inference.Add(TimeOnnx(onnx, used, batch, threads));
+                Log.Line($"inference batch {batch} × {length}: ours {inference[^2].SequencesPerSecond:F1} seq/s, ONNX Runtime {inference[^1].SequencesPerSecond:F1} seq/s");
             }
         }
 
@@ -96,31 +100,36 @@ internal sealed class SpeedSuite
         long baseBytes = MiniLM.WeightBytes(_baseModel);
         Log.Line($"task zip (PrefixTuning P={PrefixLength}, 77 intents): {zipBytes:N0} bytes; base weights {baseBytes:N0} bytes ({100.0 * zipBytes / baseBytes:F2} %)");
 
+        // What users wait for. Each epoch variant is a label and an options callback (precision, depth, batching); a further
+        // one is one line: epochs.Add(EpochTime.Time("label", mlContext, texts, _baseModel, _profile.EpochRows, _profile.Epochs, PrefixLength, o => ...)).
+        var test = texts.Test.Take(_profile.EndToEndRows ?? int.MaxValue).ToList();
+        var (prefixEpoch, trainedPrefix) = EpochTime.Measure($"PrefixTuning P={PrefixLength}", mlContext, texts, _baseModel, _profile.EpochRows, _profile.Epochs, PrefixLength);
+        using var prefixModel = trainedPrefix;
+        var epochs = new List<EpochSpeed> { prefixEpoch };
+        var probeOptions = Banking77Task.Options(_baseModel, prefixLength: 1, epochs: 1, o =>
+        {
+            o.Method = TuningMethod.LinearProbe;
+            o.LearningRate = 5e-3;
+        });
+        using var probe = mlContext.Transforms.Text.PrefixTuning(probeOptions).Fit(Banking77Task.KeyedTrain(mlContext, texts, _profile.ProbeRows));
+        var endToEnd = new List<EndToEndSpeed>
+        {
+            EndToEndThroughput.Measure(prefixEpoch.Variant, mlContext, prefixModel, onnx, test, threads),
+            EndToEndThroughput.Measure("LinearProbe (encoder = the ONNX file's)", mlContext, probe, onnx, test, threads),
+        };
+        var latency = PredictionLatency.Measure(prefixEpoch.Variant, mlContext, prefixModel, new OnnxPeerPipeline(onnx, prefixModel), test, _profile.LatencyWarmup, _profile.LatencyCalls);
+
         clock.Stop();
-        var result = new SpeedResult(gflops, methods, inference, zipBytes, baseBytes, _profile.Name, BatchSize, Tokens, Report.Machine(), clock.Elapsed.TotalSeconds);
+        var result = new SpeedResult(gflops, bf16Gflops, methods, inference, epochs, endToEnd, latency, zipBytes, baseBytes, _profile.Name, BatchSize, Tokens,
+            Report.Machine(), clock.Elapsed.TotalSeconds);
         Report.WriteJson(Path.Combine(_args.OutputFolder, "speed.json"), result);
         var plots = SpeedReport.WritePlots(_args.OutputFolder, result);
         SpeedReport.WriteMarkdown(Path.Combine(_args.OutputFolder, "speed.md"), result, plots, _args.Quick, _baseModel);
         Log.Line($"Speed suite ({_profile.Name} profile) finished in {clock.Elapsed:hh\\:mm\\:ss}; wrote speed.json, speed.md and {plots.Count} plots to {_args.OutputFolder}.");
     }
 
-    /// <summary>Best fp32 GFLOP/s of an n×n by n×n matmul over several repeats (2n³ FLOPs each).</summary>
-    private double MatmulGflops()
-    {
-        int n = _profile.MatmulSize;
-        using var scope = NewDisposeScope();
-        var a = randn(n, n);
-        var b = randn(n, n);
-        matmul(a, b).Dispose();
-        double best = double.MaxValue;
-        for (int i = 0; i < _profile.MatmulRepeats; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            matmul(a, b).Dispose();
-            best = Math.Min(best, sw.Elapsed.TotalSeconds);
-        }
-        return 2.0 * n * n * n / best / 1e9;
-    }
+    /// <summary>Best GFLOP/s of an n×n by n×n matmul in <paramref name="dtype"/> over the profile's repeats (<see cref="MatmulCeiling"/>).</summary>
+    private double MatmulGflops(ScalarType dtype = ScalarType.Float32) => MatmulCeiling.Gflops(_profile.MatmulSize, _profile.MatmulRepeats, dtype);
 
     /// <summary>
     /// 32 rows of exactly <paramref name="length"/> tokens of real text: consecutive Banking77 queries joined until the
@@ -228,7 +237,8 @@ internal sealed class SpeedSuite
         }
     }
 
-    private static InferenceSession CreateOnnxSession(int threads)
+    /// <summary>An ONNX Runtime session on the MiniLM ONNX file with <paramref name="threads"/> intra-op threads, sequential, all graph optimizations.</summary>
+    internal static InferenceSession CreateOnnxSession(int threads)
     {
         using var options = new SessionOptions
         {
@@ -289,19 +299,8 @@ internal sealed class SpeedSuite
     /// <summary>A Banking77 task trained briefly through the public API (prefix length 32, one epoch on 64 rows) and saved.</summary>
     private long TaskZipBytes(MLContext mlContext, Splits<TextRow> texts)
     {
-        var train = mlContext.Data.LoadFromEnumerable(texts.Train.Take(64));
-        var toKey = mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(TextRow.Intent)).Fit(mlContext.Data.LoadFromEnumerable(texts.Train));
-        var keyed = toKey.Transform(train);
-        using var model = mlContext.Transforms.Text.PrefixTuning(new PrefixTuningTextClassificationOptions
-        {
-            BaseModelPath = _baseModel,
-            LabelColumnName = "Label",
-            Sentence1ColumnName = nameof(TextRow.Text),
-            PrefixLength = PrefixLength,
-            MaxEpochs = 1,
-            MaxSequenceLength = 64,
-            Seed = Datasets.Seed,
-        }).Fit(keyed);
+        var keyed = Banking77Task.KeyedTrain(mlContext, texts, 64);
+        using var model = mlContext.Transforms.Text.PrefixTuning(Banking77Task.Options(_baseModel, PrefixLength, 1, o => o.MaxSequenceLength = 64)).Fit(keyed);
         string path = Path.Combine(_args.OutputFolder, "speed-task.zip");
         mlContext.Model.SaveAtomically(model, keyed.Schema, path);
         return new FileInfo(path).Length;
