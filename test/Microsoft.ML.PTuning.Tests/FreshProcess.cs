@@ -18,6 +18,24 @@ public static class FreshProcess
     /// <summary>Runs <paramref name="command"/> in a fresh process and returns what it printed.</summary>
     public static string Run(string command, params string[] args)
     {
+        using Process process = Start(command, args);
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"fresh process '{command}' did not finish in 5 minutes");
+        }
+        Assert.True(process.ExitCode == 0, $"fresh process '{command}' exited with {process.ExitCode}:\n{stderr.Result}\n{stdout.Result}");
+        return stdout.Result.Trim();
+    }
+
+    /// <summary>
+    /// Starts <paramref name="command"/> in a fresh process and returns it running (stdout and stderr redirected), for a
+    /// test that stops it from outside, as a crash would.
+    /// </summary>
+    public static Process Start(string command, params string[] args)
+    {
         string assembly = typeof(FreshProcess).Assembly.Location;
         var start = new ProcessStartInfo("dotnet")
         {
@@ -30,16 +48,7 @@ public static class FreshProcess
         start.ArgumentList.Add(command);
         foreach (string arg in args)
             start.ArgumentList.Add(arg);
-        using Process process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"fresh process '{command}' did not finish in 5 minutes");
-        }
-        Assert.True(process.ExitCode == 0, $"fresh process '{command}' exited with {process.ExitCode}:\n{stderr.Result}\n{stdout.Result}");
-        return stdout.Result.Trim();
+        return Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
     }
 
     /// <summary>Entry point of the child process: finds the command among the test classes' static registrations.</summary>

@@ -37,7 +37,8 @@ public sealed class PrefixTuningSweepOptions
     /// A folder where each trial checkpoints its training (<see cref="PrefixTuningOptions.CheckpointFolder"/>) in a
     /// subfolder named for its prefix length and learning rate, e.g. <c>prefix-4_lr-0.01</c>. A sweep run again with the same
     /// folder, data and options resumes: finished trials are not trained again (their recorded epochs are reused), an
-    /// interrupted one continues where it stopped, and the result equals that of a sweep never interrupted. Null (the
+    /// interrupted one continues where it stopped, and the result equals that of a sweep never interrupted (its
+    /// <c>TotalEpochs</c> counts the reused epochs too; <see cref="Progress"/> reports only those trained now). Null (the
     /// default) saves nothing; the base options' own <c>CheckpointFolder</c> is not used by a sweep.
     /// </summary>
     public string? CheckpointFolder { get; set; }

@@ -141,7 +141,7 @@ internal sealed class TrialRunner : IDisposable
             options.Progress = null;
             options.CancellationToken = _sweep.CancellationToken;
             options.CheckpointFolder = _sweep.CheckpointFolder == null ? null : Path.Combine(_sweep.CheckpointFolder, FolderName(trial));
-            run = TrainingRun.Start(_env, options, _train, log: null, MetricOf(_sweep.Metric)); // seeds torch's generator
+            run = TrainingRun.Start(_env, options, _train, options.CheckpointFolder == null ? null : _log, MetricOf(_sweep.Metric)); // seeds torch's generator
             _alive[trial] = run;
             trial.TrainableParameters = run.Trainer.TrainableParameterCount;
         }
