@@ -60,13 +60,18 @@ internal sealed class TrainingCheckpoint
     public bool IsDue => Stopwatch.GetElapsedTime(_lastSave) >= _interval;
 
     /// <summary>
-    /// The saved state of this run, or null when there is none or it belongs to another run (logged). Temp files left by a
-    /// writer that was killed are removed.
+    /// The saved state of this run, or null when there is none or it belongs to another run (logged). Creates the folder
+    /// (so an unusable one fails now, not after the first epoch) and removes temp files left by a writer that was killed.
     /// </summary>
     /// <param name="maxBytes">The largest file this run can have written; a bigger one is refused unread.</param>
     /// <exception cref="InvalidDataException">The file is damaged or not a checkpoint (the message names it).</exception>
+    /// <exception cref="IOException">The folder cannot be created (a file of that name, no permission): found before any training.</exception>
     public TrainerState? Load(long maxBytes)
     {
+        string folder = System.IO.Path.GetDirectoryName(Path)!;
+        if (File.Exists(folder))
+            throw new IOException($"The checkpoint folder '{folder}' is a file; set CheckpointFolder to a folder (it is created if missing).");
+        Directory.CreateDirectory(folder);
         RemoveStaleTempFiles();
         if (!File.Exists(Path))
             return null;

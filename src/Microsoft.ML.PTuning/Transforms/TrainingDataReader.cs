@@ -94,13 +94,13 @@ internal static class TrainingDataReader
         var present = Enumerable.Range(0, classCount).Where(c => counts[c] > 0).ToList();
         if (present.Count >= 2)
             return;
-        string unit = train is SentenceDataset ? "labelled words" : "rows";
+        string unit = train is SentenceDataset ? "words" : "rows";
         if (present.Count == 0)
-            throw new InvalidOperationException($"{dataName}: label column '{labelColumn}' has no labelled {unit} (every label is missing).");
+            throw new InvalidOperationException($"{dataName}: label column '{labelColumn}' has no labelled {unit} (the data is empty or every label is missing).");
         int only = present[0];
         string name = classNames != null ? $"'{classNames[only]}'" : $"key {only + 1}";
         throw new InvalidOperationException(
-            $"{dataName}: label column '{labelColumn}' holds only one class, {name} (all {counts[only]} {unit}), of its {classCount} key values; " +
+            $"{dataName}: label column '{labelColumn}' holds only one class, {name} (all {counts[only]} labelled {unit}), of its {classCount} key values; " +
             "a classifier needs examples of at least two classes.");
     }
 

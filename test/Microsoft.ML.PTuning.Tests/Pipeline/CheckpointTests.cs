@@ -165,6 +165,22 @@ public class CheckpointTests
         Assert.Equal(0f, TinyData.MaxDifference(FitAndScore(fresh).Scores, scores));
     }
 
+    [Fact]
+    public void AnUnusableCheckpointFolderOrIntervalFailsBeforeTraining()
+    {
+        string notAFolder = Path.Combine(TestPaths.NewTempFolder("checkpoint-file"), "taken");
+        File.WriteAllText(notAFolder, "a file, not a folder");
+        int reports = 0;
+        var io = Assert.ThrowsAny<IOException>(() => FitAndScore(Options(TinyBaseModel.Get(), notAFolder, Validation(), epochs: 1), _ => reports++));
+        Assert.Contains(notAFolder, io.Message);
+        Assert.Equal(0, reports);
+
+        var options = Options(TinyBaseModel.Get(), TestPaths.NewTempFolder("checkpoint-interval-zero"), Validation(), epochs: 1);
+        options.CheckpointInterval = TimeSpan.Zero;
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => FitAndScore(options));
+        Assert.Equal(nameof(PrefixTuningOptions.CheckpointInterval), error.ParamName);
+    }
+
     /// <summary>Options of a one-epoch run that has trained and left its checkpoint, and that checkpoint's path.</summary>
     private static (PrefixTuningTextClassificationOptions Options, string File) FinishedRun(string name)
     {
