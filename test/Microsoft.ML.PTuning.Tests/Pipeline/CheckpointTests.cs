@@ -204,10 +204,28 @@ public class CheckpointTests
             Assert.Contains(expected, error.Message);
         }
 
-        byte[] flipped = (byte[])good.Clone();
-        flipped[good.Length / 2] ^= 0x10;
-        Refused(flipped, "digest");
-        Refused(good[..(good.Length - 100)], "digest");
+        // A bit flipped anywhere, or the file cut anywhere: the digest (or the size bound) catches it.
+        for (int i = 0; i < 8; i++)
+        {
+            byte[] flipped = (byte[])good.Clone();
+            flipped[(int)((long)good.Length * i / 8)] ^= (byte)(1 << (i % 8));
+            Refused(flipped, "digest");
+            Refused(good[..(int)((long)good.Length * (i + 1) / 9)], "digest");
+        }
+
+        // Resealed with a valid digest, so the structure checks behind it are what refuses the file.
+        byte[] Resealed(byte[] content)
+        {
+            byte[] body = content[..^32];
+            return [.. body, .. System.Security.Cryptography.SHA256.HashData(body)];
+        }
+        byte[] otherVersion = (byte[])good.Clone();
+        otherVersion[8] = 2;
+        Refused(Resealed(otherVersion), "format version is 2");
+        byte[] otherMagic = (byte[])good.Clone();
+        otherMagic[0] = (byte)'X';
+        Refused(Resealed(otherMagic), "magic");
+        Refused(Resealed([.. good[..^32], 1, 2, 3, .. good[^32..]]), "follow the last tensor");
         Refused(good[..10], "size");
         Refused(Encoding.UTF8.GetBytes(new string('x', 4000)), "digest");
         Refused(new byte[4 << 20], "size"); // more than four copies of the weights and the history could take: refused unread
