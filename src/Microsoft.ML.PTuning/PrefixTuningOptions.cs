@@ -76,12 +76,18 @@ public abstract class PrefixTuningOptions
 
     /// <summary>
     /// Peak learning rate of AdamW. Null picks the method's usual value: 1e-2 for prefix and prompt tuning
-    /// (P-Tuning v2 uses 5e-3 to 3e-2), 1e-3 for a linear probe, 2e-5 for full fine-tuning.
+    /// (P-Tuning v2 uses 5e-3 to 3e-2), 1e-3 for a linear probe, 2e-5 for full fine-tuning. Must be in (0, 1]: AdamW
+    /// moves every weight by about the rate per step whatever the gradient's size, so at 1 each step already changes
+    /// every weight by about 1, far beyond any rate these methods train at.
     /// </summary>
     [Range(1e-4, 5e-2, 1e-2, true)]
     public double? LearningRate { get; set; }
 
-    /// <summary>AdamW weight decay on weight matrices (not biases or LayerNorm); P-Tuning v2 uses 0.</summary>
+    /// <summary>
+    /// AdamW weight decay on weight matrices (not biases or LayerNorm); P-Tuning v2 uses 0. AdamW's decay is decoupled:
+    /// each step multiplies every decayed weight by 1 − rate × WeightDecay, so that product must stay below 1 (at 1 every
+    /// weight is zeroed each step, above 2 the weights grow without bound); <c>Fit</c> refuses larger values.
+    /// </summary>
     public double WeightDecay { get; set; }
 
     /// <summary>Fraction of all steps spent warming the learning rate up linearly from 0; it then decays linearly to 0.</summary>
@@ -124,6 +130,24 @@ public abstract class PrefixTuningOptions
     /// <summary>Stops training at the next step; <c>Fit</c> then throws <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken CancellationToken { get; set; }
 
+    /// <summary>
+    /// A folder where <c>Fit</c> saves its whole training state (trainable weights, AdamW's moments, the schedule position,
+    /// the epoch and step, the history, the best epoch's weights, the random generator) at the end of each epoch and every
+    /// <see cref="CheckpointInterval"/> within one, atomically (a crash leaves the previous checkpoint or the new one). A
+    /// <c>Fit</c> that finds a checkpoint of the same run there (same data, options and base model: a fingerprint decides)
+    /// resumes from it — on CPU the result is bit-identical to a run never interrupted — and one of another run is not
+    /// used (it is logged and overwritten). A damaged checkpoint makes <c>Fit</c> fail naming the file. The checkpoint
+    /// stays after training; a later <c>Fit</c> of the same run then returns its result without training. Null (the
+    /// default) saves nothing. One folder serves one run at a time.
+    /// </summary>
+    public string? CheckpointFolder { get; set; }
+
+    /// <summary>
+    /// The time between checkpoints within an epoch when <see cref="CheckpointFolder"/> is set (each epoch's end always
+    /// saves one); 10 minutes by default, so at most that much work is lost to a crash.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The learning rate used: <see cref="LearningRate"/> or the method's default.</summary>
     internal double EffectiveLearningRate => LearningRate ?? Method switch
     {
@@ -152,8 +176,8 @@ public abstract class PrefixTuningOptions
         bool usesPrefix = Method is TuningMethod.PrefixTuning or TuningMethod.PromptTuning;
         if (usesPrefix && PrefixLength < 1)
             throw new ArgumentOutOfRangeException(nameof(PrefixLength), PrefixLength, "PrefixLength must be at least 1 for prefix and prompt tuning.");
-        if (PrefixProjectionLearningRate is double projectionRate && (!(projectionRate > 0) || double.IsInfinity(projectionRate)))
-            throw new ArgumentOutOfRangeException(nameof(PrefixProjectionLearningRate), projectionRate, "PrefixProjectionLearningRate must be a positive finite number (or null for 3e-4).");
+        if (PrefixProjectionLearningRate is double projectionRate)
+            CheckRate(projectionRate, nameof(PrefixProjectionLearningRate), " (or null for 3e-4)");
         if (PrefixHiddenSize < 1)
             throw new ArgumentOutOfRangeException(nameof(PrefixHiddenSize), PrefixHiddenSize, "PrefixHiddenSize must be positive.");
         if (MaxSequenceLength < 4)
@@ -162,10 +186,16 @@ public abstract class PrefixTuningOptions
             throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be positive.");
         if (MaxEpochs < 1)
             throw new ArgumentOutOfRangeException(nameof(MaxEpochs), MaxEpochs, "MaxEpochs must be positive.");
-        if (!(EffectiveLearningRate > 0) || double.IsInfinity(EffectiveLearningRate))
-            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be a positive finite number.");
-        if (WeightDecay < 0 || double.IsNaN(WeightDecay))
-            throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be 0 or more.");
+        CheckRate(EffectiveLearningRate, nameof(LearningRate), " (or null for the method's default)");
+        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay))
+            throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be a finite number, 0 or more.");
+        double fastest = PrefixProjection ? Math.Max(EffectiveLearningRate, EffectiveProjectionLearningRate) : EffectiveLearningRate;
+        if (fastest * WeightDecay >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay,
+                $"WeightDecay {WeightDecay:G3} at learning rate {fastest:G3} would multiply every weight matrix by 1 − {fastest * WeightDecay:G3} each step " +
+                "(AdamW's decoupled decay): learning rate × WeightDecay must stay below 1, and useful values are far smaller (0 to 0.1).");
+        }
         if (!(WarmupRatio >= 0 && WarmupRatio < 1))
             throw new ArgumentOutOfRangeException(nameof(WarmupRatio), WarmupRatio, "WarmupRatio must be in [0, 1).");
         if (ClipNorm < 0 || double.IsNaN(ClipNorm))
@@ -174,6 +204,21 @@ public abstract class PrefixTuningOptions
             throw new ArgumentOutOfRangeException(nameof(HiddenDropout), HiddenDropout, "HiddenDropout must be in [0, 1).");
         if (EarlyStoppingPatience < 0)
             throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience must be 0 (off) or positive.");
+        if (CheckpointFolder != null && (string.IsNullOrWhiteSpace(CheckpointFolder) || CheckpointFolder.IndexOfAny(Path.GetInvalidPathChars()) >= 0))
+            throw new ArgumentException($"CheckpointFolder '{CheckpointFolder}' is not a usable folder path (or leave it null to save no checkpoints).", nameof(CheckpointFolder));
+        if (CheckpointInterval <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(CheckpointInterval), CheckpointInterval, "CheckpointInterval must be positive.");
+    }
+
+    /// <summary>
+    /// A learning rate must be finite and in (0, 1]: AdamW's step moves each weight by about the rate whatever the gradient,
+    /// so 1 already changes every weight by about 1 per step, beyond any rate these methods use (P-Tuning v2: 5e-3 to
+    /// 3e-2, full fine-tuning about 2e-5); larger values only overflow.
+    /// </summary>
+    private static void CheckRate(double rate, string optionName, string orNull)
+    {
+        if (!(rate > 0 && rate <= 1))
+            throw new ArgumentOutOfRangeException(optionName, rate, $"{optionName} must be a finite number in (0, 1]{orNull}; these methods train at 1e-5 to 5e-2.");
     }
 
     private protected static void RequireName(string? value, string optionName)

@@ -33,6 +33,16 @@ public sealed class PrefixTuningSweepOptions
     /// <summary>Receives a report after every epoch of every trial.</summary>
     public IProgress<PrefixTuningSweepProgress>? Progress { get; set; }
 
+    /// <summary>
+    /// A folder where each trial checkpoints its training (<see cref="PrefixTuningOptions.CheckpointFolder"/>) in a
+    /// subfolder named for its prefix length and learning rate, e.g. <c>prefix-4_lr-0.01</c>. A sweep run again with the same
+    /// folder, data and options resumes: finished trials are not trained again (their recorded epochs are reused), an
+    /// interrupted one continues where it stopped, and the result equals that of a sweep never interrupted (its
+    /// <c>TotalEpochs</c> counts the reused epochs too; <see cref="Progress"/> reports only those trained now). Null (the
+    /// default) saves nothing; the base options' own <c>CheckpointFolder</c> is not used by a sweep.
+    /// </summary>
+    public string? CheckpointFolder { get; set; }
+
     /// <summary>Stops the sweep at the next step; <c>Run</c> then throws <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken CancellationToken { get; set; }
 }

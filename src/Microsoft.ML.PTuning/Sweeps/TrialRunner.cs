@@ -10,6 +10,9 @@ namespace Microsoft.ML.PTuning.Sweeps;
 /// may still produce the best model (so memory holds at most the surviving adapters, never a second backbone).
 /// Each trial keeps its own state of torch's CPU random generator (dropout), so a trial trains the same whatever the
 /// order its epochs are interleaved with other trials': successive halving's first epochs of a trial equal the grid's.
+/// With a checkpoint folder each trial resumes from its own subfolder; epochs a resumed trial had already trained are
+/// replayed from its history (not trained again), one at a time as the schedule asks for them, so every ranking decision
+/// sees exactly the epochs it saw in the sweep that was interrupted.
 /// </summary>
 internal sealed class TrialRunner : IDisposable
 {
@@ -137,7 +140,8 @@ internal sealed class TrialRunner : IDisposable
             options.Seed = _sweep.Seed ?? _baseOptions.Seed ?? 0;
             options.Progress = null;
             options.CancellationToken = _sweep.CancellationToken;
-            run = TrainingRun.Start(_env, options, _train, log: null, MetricOf(_sweep.Metric)); // seeds torch's generator
+            options.CheckpointFolder = _sweep.CheckpointFolder == null ? null : Path.Combine(_sweep.CheckpointFolder, FolderName(trial));
+            run = TrainingRun.Start(_env, options, _train, options.CheckpointFolder == null ? null : _log, MetricOf(_sweep.Metric)); // seeds torch's generator
             _alive[trial] = run;
             trial.TrainableParameters = run.Trainer.TrainableParameterCount;
         }
@@ -150,9 +154,17 @@ internal sealed class TrialRunner : IDisposable
         var trainer = run.Trainer;
         try
         {
-            while (trainer.History.Count < epochs && !trainer.IsFinished)
+            while (trial.EpochsRun < epochs && (trial.EpochsRun < trainer.History.Count || !trainer.IsFinished))
             {
                 _sweep.CancellationToken.ThrowIfCancellationRequested();
+                if (trial.EpochsRun < trainer.History.Count)
+                {
+                    // Trained before the sweep was interrupted: its checkpoint recorded the epoch.
+                    var recorded = trainer.History[trial.EpochsRun];
+                    trial.AddEpoch(recorded.ValidationMetric ?? double.NaN);
+                    trial.WallTime += recorded.Duration;
+                    continue;
+                }
                 if (BudgetSpent)
                 {
                     trial.Status = TrialStatus.TimeBudget;
@@ -181,11 +193,15 @@ internal sealed class TrialRunner : IDisposable
         {
             trial.WallTime += _clock.Elapsed - started;
         }
-        if (trainer.IsFinished)
+        if (trainer.IsFinished && trial.EpochsRun == trainer.History.Count)
             trial.Status = trainer.History.Count < _baseOptions.MaxEpochs ? TrialStatus.EarlyStopping : TrialStatus.Completed;
         else
             _randomStates[trial] = torch.random.get_rng_state(); // resumed later, after other trials drew from the generator
     }
+
+    /// <summary>The checkpoint subfolder of a trial: its prefix length and learning rate (round-trip formatted, so distinct rates get distinct folders).</summary>
+    internal static string FolderName(PrefixTuningTrial trial) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"prefix-{trial.PrefixLength}_lr-{trial.LearningRate:R}");
 
     /// <summary>The public sweep metric as the training loop's validation metric.</summary>
     internal static ValidationMetric MetricOf(SweepMetric metric) => metric switch

@@ -11,8 +11,10 @@ namespace Microsoft.ML.PTuning.Training;
 /// The training loop: AdamW over the trainable parameters only, linear warmup then linear decay, gradient clipping,
 /// dynamic padding, validation after each epoch with early stopping and restore of the best epoch's weights.
 /// Epochs run one at a time (<see cref="RunEpoch"/>) so a sweep can pause a trial and resume it later.
-/// Deterministic on CPU for a given seed: shuffling uses its own seeded generator, and the torch generator is seeded
-/// before the first step.
+/// Deterministic on CPU for a given seed: each epoch's order is drawn from (seed, epoch), and the torch generator is
+/// seeded before the first step. With a <see cref="TrainingCheckpoint"/> the trainer saves its whole state at each
+/// epoch's end and, within epochs, whenever the checkpoint's interval has passed; constructed over a checkpoint of the
+/// same run, it continues at the exact step, and on CPU ends bit-identical to a run that was never interrupted.
 /// </summary>
 internal sealed class PrefixTuningTrainer : IDisposable
 {
@@ -30,19 +32,25 @@ internal sealed class PrefixTuningTrainer : IDisposable
     // train/eval mode for all of them, so every user sets its mode and runs its forward under the base model's gate.
     private readonly object _modeGate;
     private readonly IReadOnlyList<Parameter> _trainable;
-    private readonly OptimizerHelper _optimizer;
+    private readonly AdamW _optimizer;
+    private readonly int[] _optimizerOrder; // trainable index of each parameter, in the optimizer's state order
+    private readonly string[] _names;       // a stable name per trainable parameter (checkpoint keys)
+    private readonly TrainingCheckpoint? _checkpoint;
     private readonly LearningRateSchedule _schedule;
     private readonly double[] _peakRates;   // per optimizer parameter group, in the optimizer's order
-    private readonly Random _shuffle;
+    private readonly bool _reparameterized; // a prefix MLP trains at the projection rate
     private readonly int _stepsPerEpoch;
     private readonly List<EpochRecord> _history = new();
     private Tensor[]? _best;
     private int _step;
     private int _epochsWithoutImprovement;
+    private int _batchesDone;     // of the epoch in progress
+    private double _epochLossSum; // of those batches
 
     public PrefixTuningTrainer(PrefixTunedModel model, IReadOnlyList<TrainingExample> train, TrainerSettings settings,
         bool tokenLabels, long padTokenId, Device device, Func<double>? validate,
-        Action<TrainingReport>? progress, Action<string>? log, CancellationToken cancellation, object? modeGate = null)
+        Action<TrainingReport>? progress, Action<string>? log, CancellationToken cancellation, object? modeGate = null,
+        TrainingCheckpoint? checkpoint = null)
     {
         _modeGate = modeGate ?? new object();
         if (train.Count == 0)
@@ -59,7 +67,6 @@ internal sealed class PrefixTuningTrainer : IDisposable
         _cancellation = cancellation;
 
         torch.manual_seed(settings.Seed);
-        _shuffle = new Random(settings.Seed);
         _trainable = model.TrainableParameters();
         if (_trainable.Count == 0)
             throw new InvalidOperationException("The model has no trainable parameters for this tuning method.");
@@ -85,9 +92,34 @@ internal sealed class PrefixTuningTrainer : IDisposable
         }
         _optimizer = torch.optim.AdamW(groups, settings.LearningRate);
         _peakRates = peaks.ToArray();
+        _reparameterized = projection.Count > 0;
+        var index = new Dictionary<Parameter, int>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < _trainable.Count; i++)
+            index[_trainable[i]] = i;
+        _optimizerOrder = groups.SelectMany(g => g.Parameters).Select(p => index[p]).ToArray();
+        _names = NamesOf(model, _trainable);
 
         _stepsPerEpoch = (train.Count + settings.BatchSize - 1) / settings.BatchSize;
         _schedule = new LearningRateSchedule(_stepsPerEpoch * settings.MaxEpochs, settings.WarmupRatio);
+
+        _checkpoint = checkpoint;
+        if (checkpoint?.Load(TrainerState.MaxBytes(_trainable, settings.MaxEpochs)) is { } state)
+        {
+            using (state)
+            {
+                try
+                {
+                    Restore(state);
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new InvalidDataException(
+                        $"The training checkpoint '{checkpoint.Path}' does not fit this run: {e.Message.TrimEnd('.')}. Delete it to train from the beginning, or set CheckpointFolder to another folder.", e);
+                }
+            }
+            log?.Invoke($"Resuming from '{checkpoint.Path}' at epoch {_history.Count + 1}, step {_step} " +
+                $"({_batchesDone} of {_stepsPerEpoch} batches of that epoch done{(IsFinished ? "; training had finished" : "")}).");
+        }
     }
 
     /// <summary>Epochs run so far, with their loss and validation metric.</summary>
@@ -119,19 +151,19 @@ internal sealed class PrefixTuningTrainer : IDisposable
     {
         int epoch = _history.Count + 1;
         var started = Stopwatch.StartNew();
-        int[] order = Enumerable.Range(0, _train.Count).ToArray();
-        _shuffle.Shuffle(order);
+        int[] order = EpochOrder(_train.Count, _settings.Seed, epoch);
 
-        double lossSum = 0, windowLoss = 0;
+        double windowLoss = 0;
         int windowExamples = 0, windowSteps = 0;
         var window = Stopwatch.StartNew();
         int reportEvery = Math.Max(1, _stepsPerEpoch / 10);
-        for (int start = 0; start < order.Length; start += _settings.BatchSize)
+        for (int start = _batchesDone * _settings.BatchSize; start < order.Length; start += _settings.BatchSize)
         {
             _cancellation.ThrowIfCancellationRequested();
             var members = order.Skip(start).Take(_settings.BatchSize).Select(i => _train[i]).ToList();
             double loss = Step(members, epoch);
-            lossSum += loss;
+            _epochLossSum += loss;
+            _batchesDone++;
             windowLoss += loss;
             windowSteps++;
             windowExamples += members.Count;
@@ -143,9 +175,11 @@ internal sealed class PrefixTuningTrainer : IDisposable
                 windowExamples = 0;
                 window.Restart();
             }
+            if (_checkpoint is { IsDue: true } && _batchesDone < _stepsPerEpoch)
+                SaveCheckpoint($"epoch {epoch}, batch {_batchesDone} of {_stepsPerEpoch}");
         }
 
-        double meanLoss = lossSum / _stepsPerEpoch;
+        double meanLoss = _epochLossSum / _stepsPerEpoch;
         double? metric = null;
         if (_validate != null)
         {
@@ -153,7 +187,11 @@ internal sealed class PrefixTuningTrainer : IDisposable
         }
         var record = new EpochRecord(epoch, meanLoss, metric, started.Elapsed);
         _history.Add(record);
+        _batchesDone = 0;
+        _epochLossSum = 0;
         RememberIfBest(record);
+        if (_checkpoint != null)
+            SaveCheckpoint($"end of epoch {epoch}");
         Report(epoch, meanLoss, metric, _train.Count / started.Elapsed.TotalSeconds, endOfEpoch: true);
         return record;
     }
@@ -169,6 +207,59 @@ internal sealed class PrefixTuningTrainer : IDisposable
                 _trainable[i].copy_(_best[i]);
         }
         _log?.Invoke($"Restored the weights of epoch {BestEpoch} (validation {BestMetric:F4}).");
+    }
+
+    /// <summary>
+    /// The example order of 1-based <paramref name="epoch"/>: the epoch-th shuffle drawn from <c>new Random(seed)</c>, made
+    /// afresh from (seed, epoch) so that a run resumed from a checkpoint visits the same batches as one never stopped
+    /// (System.Random's state cannot be saved), and equal to what one long-lived generator gave. Replaying the earlier
+    /// epochs' shuffles costs epoch × rows swaps, nothing beside a training step.
+    /// </summary>
+    internal static int[] EpochOrder(int count, int seed, int epoch)
+    {
+        var random = new Random(seed);
+        var order = new int[count];
+        for (int e = 1; e <= epoch; e++)
+        {
+            for (int i = 0; i < count; i++)
+                order[i] = i; // each epoch's shuffle starts from 0..n-1
+            random.Shuffle(order);
+        }
+        return order;
+    }
+
+    private void SaveCheckpoint(string position)
+    {
+        using var state = TrainerState.Capture(_step, _batchesDone, _epochLossSum, _history, BestEpoch, BestMetric, _epochsWithoutImprovement,
+            _trainable, _names, _optimizer, _optimizerOrder, _best);
+        _checkpoint!.Save(state, $"{position}, step {_step}");
+    }
+
+    /// <summary>Continues from <paramref name="state"/>; throws <see cref="InvalidDataException"/> when it does not fit this run.</summary>
+    private void Restore(TrainerState state)
+    {
+        var best = state.RestoreInto(_trainable, _names, _optimizer, _optimizerOrder, _stepsPerEpoch, _settings.MaxEpochs, _validate != null);
+        DisposeBest();
+        _best = best;
+        _step = state.Step;
+        _batchesDone = state.BatchesDone;
+        _epochLossSum = state.EpochLossSum;
+        _history.Clear();
+        _history.AddRange(state.History);
+        BestEpoch = state.BestEpoch;
+        BestMetric = state.BestMetric;
+        _epochsWithoutImprovement = state.EpochsWithoutImprovement;
+    }
+
+    /// <summary>Stable names of the trainable parameters: the task model's own, then the backbone's (full fine-tuning).</summary>
+    private static string[] NamesOf(PrefixTunedModel model, IReadOnlyList<Parameter> trainable)
+    {
+        var names = new Dictionary<Parameter, string>(ReferenceEqualityComparer.Instance);
+        foreach (var (name, parameter) in model.named_parameters())
+            names.TryAdd(parameter, name);
+        foreach (var (name, parameter) in model.Backbone.named_parameters())
+            names.TryAdd(parameter, "backbone." + name);
+        return trainable.Select((p, i) => names.TryGetValue(p, out var name) ? name : $"trainable.{i}").ToArray();
     }
 
     private double Step(IReadOnlyList<TrainingExample> members, int epoch)
@@ -194,8 +285,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
             value = loss.item<float>();
             if (!double.IsFinite(value))
             {
-                throw new InvalidOperationException(
-                    $"Training diverged: the loss became {value} at epoch {epoch}, step {_step + 1}. Lower LearningRate (now {_settings.LearningRate:G3}) or enable ClipNorm.");
+                throw new InvalidOperationException($"Training diverged: the loss became {value} at epoch {epoch}, step {_step + 1}. {DivergenceCause()}");
             }
 
             loss.backward();
@@ -205,6 +295,32 @@ internal sealed class PrefixTuningTrainer : IDisposable
         }
         _step++;
         return value;
+    }
+
+    /// <summary>
+    /// The likely cause of a non-finite loss, from the settings this run has: at the first step no update has happened,
+    /// so only the inputs or the base can be at fault; later, weight decay that removes a large share of every weight per
+    /// step, a rate above the search range's top (5e-2; AdamW moves each weight by about the rate per step), or no clipping.
+    /// </summary>
+    private string DivergenceCause()
+    {
+        if (_step == 0)
+        {
+            return "No weight had been updated yet, so the options are not the cause: the model's inputs or the base model's " +
+                "weights are not finite (or overflow in the forward pass). Check the base model's weight file.";
+        }
+        double rate = _peakRates.Max();
+        double decayPerStep = rate * _settings.WeightDecay;
+        var causes = new List<string>();
+        if (decayPerStep >= 0.01)
+            causes.Add($"weight decay: WeightDecay {_settings.WeightDecay:G3} at learning rate {rate:G3} removes {decayPerStep:P1} of every weight matrix per step; lower WeightDecay");
+        if (rate > 0.05)
+            causes.Add($"a high learning rate: {rate:G3} moves every trained weight by about that much per step; lower {(_reparameterized && _settings.ProjectionLearningRate >= rate ? "PrefixProjectionLearningRate" : "LearningRate")}");
+        if (_settings.ClipNorm <= 0)
+            causes.Add("gradient clipping is off (ClipNorm = 0); set ClipNorm to 1");
+        if (causes.Count == 0)
+            causes.Add($"the learning rate ({rate:G3}) for this model and data; lower LearningRate");
+        return "Likely cause: " + string.Join("; or ", causes) + ".";
     }
 
     /// <summary>[B] class indices, or [B, T] token labels padded with <see cref="TrainingExample.IgnoreIndex"/> to the batch length.</summary>

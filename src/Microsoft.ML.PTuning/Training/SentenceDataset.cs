@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.ML.PTuning.Evaluation;
 using Microsoft.ML.PTuning.Runtime;
 using Microsoft.ML.PTuning.Tokenization;
@@ -39,6 +40,26 @@ internal sealed class SentenceDataset : TaskDataset
         {
             var labels = window.WordIndex.Select(w => w >= 0 && sentence.Labels[w] >= 0 ? sentence.Labels[w] : TrainingExample.IgnoreIndex).ToArray();
             yield return new TrainingExample(window.Text, labels);
+        }
+    }
+
+    public override long[] ClassCounts(int classCount)
+    {
+        var counts = new long[classCount];
+        foreach (int label in _sentences.SelectMany(s => s.Labels).Where(l => l >= 0))
+            counts[label]++;
+        return counts;
+    }
+
+    public override void AddTo(IncrementalHash hash)
+    {
+        foreach (var sentence in _sentences)
+        {
+            TrainingFingerprint.Add(hash, sentence.Words.Length);
+            foreach (string word in sentence.Words)
+                TrainingFingerprint.Add(hash, word);
+            foreach (int label in sentence.Labels)
+                TrainingFingerprint.Add(hash, label);
         }
     }
 

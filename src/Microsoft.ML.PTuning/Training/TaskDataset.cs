@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.ML.PTuning.Runtime;
 using Microsoft.ML.PTuning.Tokenization;
 
@@ -11,6 +12,12 @@ internal abstract class TaskDataset
 {
     /// <summary>Training examples within <paramref name="maxTokens"/> tokens each.</summary>
     public abstract List<TrainingExample> Encode(EncoderTokenizer tokenizer, int maxTokens);
+
+    /// <summary>How many labelled rows (text) or labelled words (tokens) each of the <paramref name="classCount"/> classes has.</summary>
+    public abstract long[] ClassCounts(int classCount);
+
+    /// <summary>Adds every row's text and labels to <paramref name="hash"/>: what a training checkpoint's fingerprint covers of this data.</summary>
+    public abstract void AddTo(IncrementalHash hash);
 
     /// <summary>Throws, naming the metric, when <paramref name="metric"/> cannot score this task.</summary>
     public abstract void CheckMetric(ValidationMetric metric, string[]? classNames);

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.ML.PTuning.Runtime;
 using Microsoft.ML.PTuning.Tokenization;
 
@@ -13,6 +14,24 @@ internal sealed class TextDataset : TaskDataset
     public override List<TrainingExample> Encode(EncoderTokenizer tokenizer, int maxTokens) =>
         _rows.Select(r => new TrainingExample(r.Input.Encode(tokenizer, maxTokens), new[] { r.Label }))
             .ToList();
+
+    public override long[] ClassCounts(int classCount)
+    {
+        var counts = new long[classCount];
+        foreach (var row in _rows)
+            counts[row.Label]++;
+        return counts;
+    }
+
+    public override void AddTo(IncrementalHash hash)
+    {
+        foreach (var row in _rows)
+        {
+            TrainingFingerprint.Add(hash, row.Input.Sentence1);
+            TrainingFingerprint.Add(hash, row.Input.Sentence2);
+            TrainingFingerprint.Add(hash, row.Label);
+        }
+    }
 
     public override void CheckMetric(ValidationMetric metric, string[]? classNames)
     {

@@ -36,9 +36,12 @@ internal sealed class TrainingSession : IDisposable
     /// <param name="progress">Receives the loop's reports.</param>
     /// <param name="log">Receives progress lines.</param>
     /// <param name="cancellation">Stops the run between steps.</param>
+    /// <param name="checkpointFolder">Where the run saves its state and resumes from (<see cref="TrainingCheckpoint"/>), or null.</param>
+    /// <param name="checkpointInterval">The time between mid-epoch checkpoints.</param>
     public static TrainingSession Start(BaseModel baseModel, TaskSpec spec, AdapterTraining adapter, TrainerSettings settings,
         int maxTokens, TaskDataset train, TaskDataset? validation, ValidationMetric metric, string[]? classNames,
-        Action<TrainingReport>? progress, Action<string>? log, CancellationToken cancellation)
+        Action<TrainingReport>? progress, Action<string>? log, CancellationToken cancellation,
+        string? checkpointFolder = null, TimeSpan checkpointInterval = default)
     {
         train.CheckMetric(metric, classNames);
         // Seed before the adapter and head are initialized, so a seed fixes the whole run.
@@ -49,8 +52,10 @@ internal sealed class TrainingSession : IDisposable
         {
             var examples = train.Encode(baseModel.Tokenizer, maxTokens);
             var validate = validation?.CreateValidator(engine, metric, classNames);
+            var checkpoint = checkpointFolder == null ? null : new TrainingCheckpoint(checkpointFolder, checkpointInterval,
+                TrainingFingerprint.Compute(baseModel, spec, adapter, settings, maxTokens, examples, validation, metric, classNames), log);
             var trainer = new PrefixTuningTrainer(model, examples, settings, tokenLabels: spec.Kind == TaskKind.TokenClassification,
-                baseModel.Tokenizer.PadTokenId, baseModel.Device, validate, progress, log, cancellation, baseModel.ModeGate);
+                baseModel.Tokenizer.PadTokenId, baseModel.Device, validate, progress, log, cancellation, baseModel.ModeGate, checkpoint);
             log?.Invoke($"{spec.Method}: {examples.Count} training sequences, {trainer.TrainableParameterCount:N0} trainable parameters, " +
                 $"max {maxTokens} tokens per sequence, device {baseModel.Device}.");
             return new TrainingSession(engine, trainer);

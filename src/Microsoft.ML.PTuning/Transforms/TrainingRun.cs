@@ -41,13 +41,14 @@ internal sealed class TrainingRun : IDisposable
         var label = rules.Label(columns).Find(trainData.Schema);
         int classCount = KeyColumns.Count(label);
         string[]? classNames = KeyColumns.Names(label);
-        var (train, validation) = ReadData(kind, options, columns, classCount, trainData, log);
+        var (train, validation) = ReadData(kind, options, columns, classCount, classNames, trainData, log);
 
         var baseModel = BaseModel.Load(options.BaseModelPath!, DeviceSelection.Resolve(options.Device), log);
         var spec = new TaskSpec(kind, classCount, options.Method, options.PrefixLength);
         var adapter = new AdapterTraining(options.PrefixProjection, options.PrefixHiddenSize, options.HiddenDropout);
         var session = TrainingSession.Start(baseModel, spec, adapter, SettingsOf(options, env), baseModel.Config.MaxTokens(options.MaxSequenceLength, spec.PositionsUsed),
-            train, validation, metric, classNames, ReportTo(options.Progress, log), log, options.CancellationToken);
+            train, validation, metric, classNames, ReportTo(options.Progress, log), log, options.CancellationToken,
+            options.CheckpointFolder, options.CheckpointInterval);
         return new TrainingRun(session, spec, columns, classNames, options.EmbedBaseModel);
     }
 
@@ -69,19 +70,41 @@ internal sealed class TrainingRun : IDisposable
         _ => throw new ArgumentException($"Unsupported options type {options.GetType().Name}.", nameof(options)),
     };
 
+    /// <summary>
+    /// Reads both data sets and checks what would otherwise train silently on nonsense: a training label with fewer than two
+    /// classes present, a validation set without a labelled row, validation keys that mean other classes.
+    /// </summary>
     private static (TaskDataset Train, TaskDataset? Validation) ReadData(TaskKind kind, PrefixTuningOptions options, TaskColumns columns,
-        int classCount, IDataView trainData, Action<string>? log)
+        int classCount, string[]? classNames, IDataView trainData, Action<string>? log)
     {
         const string trainName = "Training data";
+        const string validationName = nameof(options.ValidationSet);
+        TaskDataset train, validation;
         if (kind == TaskKind.TokenClassification)
         {
-            return (TrainingDataReader.ReadSentences(trainData, columns, classCount, trainName),
-                options.ValidationSet == null ? null : TrainingDataReader.ReadSentences(options.ValidationSet, columns, classCount, nameof(options.ValidationSet)));
+            train = TrainingDataReader.ReadSentences(trainData, columns, classCount, classNames, trainName, log);
+            if (options.ValidationSet == null)
+                return Checked(train, null);
+            validation = TrainingDataReader.ReadSentences(options.ValidationSet, columns, classCount, classNames, validationName, log);
+            return Checked(train, validation);
         }
-        var train = TrainingDataReader.ReadText(trainData, columns, classCount, trainName, out int skipped);
+        train = TrainingDataReader.ReadText(trainData, columns, classCount, classNames, trainName, log, out int skipped);
         if (skipped > 0)
             log?.Invoke($"Skipped {skipped} training rows whose label '{columns.Label}' is missing.");
-        return (train, options.ValidationSet == null ? null : TrainingDataReader.ReadText(options.ValidationSet, columns, classCount, nameof(options.ValidationSet), out _));
+        if (options.ValidationSet == null)
+            return Checked(train, null);
+        validation = TrainingDataReader.ReadText(options.ValidationSet, columns, classCount, classNames, validationName, log, out skipped);
+        if (skipped > 0)
+            log?.Invoke($"Skipped {skipped} {validationName} rows whose label '{columns.Label}' is missing.");
+        return Checked(train, validation);
+
+        (TaskDataset, TaskDataset?) Checked(TaskDataset train, TaskDataset? validation)
+        {
+            TrainingDataReader.RequireTwoClasses(train, columns.Label, classCount, classNames, trainName);
+            if (validation != null)
+                TrainingDataReader.RequireRows(validation, columns.Label, classCount, validationName);
+            return (train, validation);
+        }
     }
 
     private static TrainerSettings SettingsOf(PrefixTuningOptions options, IHostEnvironment env) => new(

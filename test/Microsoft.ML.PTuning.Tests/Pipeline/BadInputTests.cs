@@ -183,17 +183,4 @@ public class BadInputTests(TrainedModels models)
         ITransformer model = TinyData.TextPipeline(mlContext, TinyData.TextOptions(TinyBaseModel.Get(), epochs: 1)).Fit(TinyData.LoadSingle(mlContext, rows));
         Assert.Equal(rows.Length, TinyData.Scores(model.Transform(TinyData.LoadSingle(mlContext, rows))).Length);
     }
-
-    [Fact]
-    public void ANonFiniteLossStopsTrainingWithAMessage()
-    {
-        var mlContext = new MLContext(seed: 1);
-        IDataView data = TinyData.LoadSingle(mlContext, TinyData.Text(8, 1));
-        var options = TinyData.TextOptions(TinyBaseModel.Get(), TuningMethod.LinearProbe, epochs: 5);
-        options.LearningRate = 1e37; // the first AdamW step moves the head's weights by about 1e38: logits overflow
-        options.ClipNorm = 0;
-        var error = Assert.Throws<InvalidOperationException>(() => TinyData.TextPipeline(mlContext, options).Fit(data));
-        Assert.Contains("diverged", error.Message);
-        Assert.Contains("LearningRate", error.Message);
-    }
 }

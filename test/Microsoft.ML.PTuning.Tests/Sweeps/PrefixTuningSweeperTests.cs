@@ -351,4 +351,65 @@ public sealed class PrefixTuningSweeperTests
         Assert.Contains("BaseModelPath", Assert.Throws<ArgumentException>(() =>
             new PrefixTuningSweeper(_ml, new PrefixTuningTextClassificationOptions(), new PrefixTuningSweepOptions()).Run(_train, _validation)).Message);
     }
+
+    [Theory]
+    [InlineData(SweepStrategy.Grid)]              // 4 trials × 2 epochs = 8 epochs
+    [InlineData(SweepStrategy.SuccessiveHalving)] // η 2, 4 epochs: 4 × 1, then 2 to 2 epochs, then 1 to 4 = 8 epochs
+    public void AnInterruptedSweepResumesFromItsCheckpointsWithoutRedoingFinishedEpochs(SweepStrategy strategy)
+    {
+        string baseModel = TinySweepBaseModel.CreateFolder();
+        int trained = 0; // epochs trained by the last sweep: each is reported, reused ones are not
+        PrefixTuningSweepResult Run(string? checkpointFolder, CancellationTokenSource? cancelAfterFive = null)
+        {
+            trained = 0;
+            return Sweep(baseModel, maxEpochs: strategy == SweepStrategy.Grid ? 2 : 4, new PrefixTuningSweepOptions
+            {
+                PrefixLengths = ShortAndLong,
+                LearningRates = TwoRates,
+                Strategy = strategy,
+                ReductionFactor = 2,
+                CheckpointFolder = checkpointFolder,
+                CancellationToken = cancelAfterFive?.Token ?? CancellationToken.None,
+                Progress = new SyncProgress(_ =>
+                {
+                    if (++trained == 5)
+                        cancelAfterFive?.Cancel();
+                }),
+            });
+        }
+
+        var uninterrupted = Run(checkpointFolder: null);
+        Assert.Equal(8, trained);
+
+        string folder = TestPaths.NewTempFolder("sweep-resume");
+        using (var cancel = new CancellationTokenSource())
+            Assert.ThrowsAny<OperationCanceledException>(() => Run(folder, cancel));
+        Assert.Contains(Path.Combine(folder, "prefix-4_lr-0.01"), Directory.GetDirectories(folder));
+
+        var log = new List<string>();
+        _ml.Log += (_, e) =>
+        {
+            if (e.Message.Contains("Resuming from", StringComparison.Ordinal))
+                log.Add(e.Message);
+        };
+        var resumed = Run(folder);
+
+        Assert.Equal(8 - 5, trained); // the five epochs done before the interruption are not trained again
+        Assert.NotEmpty(log);
+        Assert.Equal(uninterrupted.TotalEpochs, resumed.TotalEpochs);
+        Assert.Equal(uninterrupted.Trials.Select(t => (t.PrefixLength, t.LearningRate, t.Status, t.EpochsRun)),
+            resumed.Trials.Select(t => (t.PrefixLength, t.LearningRate, t.Status, t.EpochsRun)));
+        for (int i = 0; i < uninterrupted.Trials.Count; i++)
+            Assert.Equal(uninterrupted.Trials[i].ValidationMetrics, resumed.Trials[i].ValidationMetrics);
+        Assert.Equal(uninterrupted.BestTrial.Index, resumed.BestTrial.Index);
+        var expected = TinySweepBaseModel.Scores(uninterrupted.BestModel, _validation);
+        var actual = TinySweepBaseModel.Scores(resumed.BestModel, _validation);
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.Equal(expected[i], actual[i]);
+
+        // Once more: every trial is finished or retired, so nothing trains.
+        Run(folder);
+        Assert.Equal(0, trained);
+    }
 }
