@@ -113,6 +113,21 @@ public abstract class PrefixTuningOptions
     public string? Device { get; set; }
 
     /// <summary>
+    /// The number format the frozen backbone is held and run in (<see cref="ComputePrecision"/>). The default,
+    /// <see cref="ComputePrecision.Auto"/>, picks bf16 where the device computes it fast (CUDA compute capability 8.0 or
+    /// more; a CPU with AVX512-BF16 or AMX-BF16) and fp32 elsewhere. Trained parameters keep fp32 master copies, softmax,
+    /// LayerNorm statistics and the loss accumulate in fp32, and the saved zip holds fp32 tensors; it records this
+    /// setting, so a loaded model runs in it again (Auto decided anew on the loading machine).
+    /// </summary>
+    /// <remarks>
+    /// Why Auto: on a 2-core AMD EPYC with AVX512-BF16 (MiniLM, 32 × 128 tokens, docs/BENCHMARKS.md "Precision") a
+    /// prefix-tuning step in bf16 took PRECISION_STEP_RATIO of its fp32 time with PRECISION_RSS_RATIO of the peak memory,
+    /// and bf16 predictions of a tiny test model matched fp32's class for class. Where bf16 has no fast units it is
+    /// emulated and slower than fp32, so Auto stays in fp32 there.
+    /// </remarks>
+    public ComputePrecision Precision { get; set; } = ComputePrecision.Auto;
+
+    /// <summary>
     /// Store the base model inside the saved model zip, making it self-contained (tens to hundreds of MB). By default
     /// the zip holds only what was trained plus the base folder's path and the SHA-256 of its weights.
     /// </summary>
@@ -172,6 +187,8 @@ public abstract class PrefixTuningOptions
             throw new ArgumentOutOfRangeException(nameof(ClipNorm), ClipNorm, "ClipNorm must be 0 (off) or positive.");
         if (!(HiddenDropout >= 0 && HiddenDropout < 1))
             throw new ArgumentOutOfRangeException(nameof(HiddenDropout), HiddenDropout, "HiddenDropout must be in [0, 1).");
+        if (!Enum.IsDefined(Precision))
+            throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Precision must be Float32, BFloat16 or Auto.");
         if (EarlyStoppingPatience < 0)
             throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience must be 0 (off) or positive.");
     }

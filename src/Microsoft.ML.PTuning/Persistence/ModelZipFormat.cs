@@ -17,6 +17,9 @@ internal static class ModelZipFormat
 
     private const string AdapterStream = "Adapter.safetensors";
 
+    /// <summary>The first version that records the compute precision.</summary>
+    private const uint PrecisionVersion = 0x00010002;
+
     // *** Binary format ***
     // int: task kind (0 = sequence classification, 1 = token classification; TaskKind)
     // int: tuning method (TuningMethod value)
@@ -30,11 +33,13 @@ internal static class ModelZipFormat
     // string: SHA-256 of the base model's weight file (lower-case hex)
     // bool: base model embedded
     // if embedded: int: file count M; M strings: file names; each file in stream "Base/<name>"
+    // int: compute precision asked for at training (ComputePrecision; Auto is resolved again by the loading machine);
+    //      absent before 0x00010002, read as Float32
     // stream "Adapter.safetensors": the trained tensors (prefix folded flat, head; full fine-tuning: the backbone too)
     private static VersionInfo GetVersionInfo() => new VersionInfo(
         modelSignature: "PTUNEPFX",
-        verWrittenCur: 0x00010001, // Initial
-        verReadableCur: 0x00010001,
+        verWrittenCur: 0x00010002, // Compute precision
+        verReadableCur: 0x00010002,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(ModelZipFormat).Assembly.FullName);
@@ -65,6 +70,7 @@ internal static class ModelZipFormat
         writer.Write(task.EmbedBaseModel);
         if (task.EmbedBaseModel)
             EmbeddedBaseModel.Save(ctx, engine.Base.Folder);
+        writer.Write((int)task.Precision);
 
         ctx.SaveBinaryStream(AdapterStream, w =>
         {
@@ -102,8 +108,11 @@ internal static class ModelZipFormat
         bool embedded = reader.ReadBoolean();
 
         string folder = embedded ? EmbeddedBaseModel.Extract(ctx, reader, baseSha) : BaseModelLocator.Locate(baseFolder, baseSha);
+        var precision = ctx.Header.ModelVerWritten >= PrecisionVersion ? (ComputePrecision)reader.ReadInt32() : ComputePrecision.Float32;
+        if (!Enum.IsDefined(precision))
+            throw Corrupt($"unknown compute precision {(int)precision}");
         var device = DeviceSelection.Resolve(null);
-        var baseModel = BaseModel.Load(folder, device, log: null);
+        var baseModel = BaseModel.Load(folder, device, log: null, precision);
         if (!string.Equals(baseModel.WeightsSha256, baseSha, StringComparison.OrdinalIgnoreCase))
             throw BaseModelLocator.Mismatch(baseFolder, baseSha, $"'{folder}' holds weights with SHA-256 {baseModel.WeightsSha256}");
 
@@ -129,7 +138,7 @@ internal static class ModelZipFormat
                 tensor.Dispose();
         }
         var engine = new InferenceEngine(baseModel, model, maxTokens, classCount);
-        return TrainedTask.Freeze(engine, spec, columns, classNames, embedded);
+        return TrainedTask.Freeze(engine, spec, columns, classNames, embedded, precision);
     }
 
     /// <summary>Reads the trained tensors; anything unreadable is reported as a corrupt stream, naming it.</summary>

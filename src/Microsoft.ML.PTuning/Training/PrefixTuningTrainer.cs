@@ -13,6 +13,10 @@ namespace Microsoft.ML.PTuning.Training;
 /// Epochs run one at a time (<see cref="RunEpoch"/>) so a sweep can pause a trial and resume it later.
 /// Deterministic on CPU for a given seed: shuffling uses its own seeded generator, and the torch generator is seeded
 /// before the first step.
+/// Mixed precision: a trained parameter held in a lower precision than fp32 (full fine-tuning's encoder over a bf16
+/// base) gets an fp32 master copy. The optimizer, clipping, the best-epoch snapshot and restore work on the masters;
+/// after each step the backward's bf16 gradients are taken as fp32 and, after the update, the bf16 compute copy is
+/// refreshed from its master, so small updates accumulate in fp32 instead of rounding away in bf16.
 /// </summary>
 internal sealed class PrefixTuningTrainer : IDisposable
 {
@@ -29,7 +33,8 @@ internal sealed class PrefixTuningTrainer : IDisposable
     // Held while the model is in train mode: a backbone shared with other models (inference, other trials) switches
     // train/eval mode for all of them, so every user sets its mode and runs its forward under the base model's gate.
     private readonly object _modeGate;
-    private readonly IReadOnlyList<Parameter> _trainable;
+    private readonly IReadOnlyList<Parameter> _trainable;   // what the optimizer updates: fp32 (masters where needed)
+    private readonly (Parameter Compute, Parameter Master)[] _masters;
     private readonly OptimizerHelper _optimizer;
     private readonly LearningRateSchedule _schedule;
     private readonly double[] _peakRates;   // per optimizer parameter group, in the optimizer's order
@@ -60,9 +65,16 @@ internal sealed class PrefixTuningTrainer : IDisposable
 
         torch.manual_seed(settings.Seed);
         _shuffle = new Random(settings.Seed);
-        _trainable = model.TrainableParameters();
-        if (_trainable.Count == 0)
+        var computed = model.TrainableParameters();
+        if (computed.Count == 0)
             throw new InvalidOperationException("The model has no trainable parameters for this tuning method.");
+        _masters = computed.Where(p => p.dtype != ScalarType.Float32)
+            .Select(p => (p, new Parameter(p.detach().to_type(ScalarType.Float32), requires_grad: true)))
+            .ToArray();
+        var masterOf = new Dictionary<Parameter, Parameter>(ReferenceEqualityComparer.Instance);
+        foreach (var (compute, master) in _masters)
+            masterOf.Add(compute, master);
+        _trainable = computed.Select(p => masterOf.GetValueOrDefault(p, p)).ToList();
 
         // Weight decay skips biases and LayerNorm weights, as Hugging Face's Trainer does: those are the 1-D tensors.
         // A reparameterized prefix gets its own peak rate (PrefixTuningOptions.PrefixProjectionLearningRate says why).
@@ -168,6 +180,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
             for (int i = 0; i < _trainable.Count; i++)
                 _trainable[i].copy_(_best[i]);
         }
+        RefreshComputeCopies();
         _log?.Invoke($"Restored the weights of epoch {BestEpoch} (validation {BestMetric:F4}).");
     }
 
@@ -185,7 +198,9 @@ internal sealed class PrefixTuningTrainer : IDisposable
         double value;
         lock (_modeGate)
         {
-            _model.train();
+            // Switched only when something (validation, another model's inference) left it in eval mode.
+            if (!_model.training || !_model.Backbone.training)
+                _model.train();
             _optimizer.zero_grad();
             Tensor logits = _model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
             Tensor loss = _tokenLabels
@@ -199,12 +214,30 @@ internal sealed class PrefixTuningTrainer : IDisposable
             }
 
             loss.backward();
+            foreach (var (compute, master) in _masters)
+            {
+                master.grad = compute.grad?.to_type(ScalarType.Float32);
+                compute.grad = null;
+            }
             if (_settings.ClipNorm > 0)
                 nn.utils.clip_grad_norm_(_trainable, _settings.ClipNorm);
             _optimizer.step();
+            RefreshComputeCopies();
         }
         _step++;
         return value;
+    }
+
+    /// <summary>Copies each fp32 master into its lower-precision compute parameter (no-op without masters).</summary>
+    private void RefreshComputeCopies()
+    {
+        if (_masters.Length == 0)
+            return;
+        using (torch.no_grad())
+        {
+            foreach (var (compute, master) in _masters)
+                compute.copy_(master);
+        }
     }
 
     /// <summary>[B] class indices, or [B, T] token labels padded with <see cref="TrainingExample.IgnoreIndex"/> to the batch length.</summary>
@@ -259,5 +292,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
     {
         DisposeBest();
         _optimizer.Dispose();
+        foreach (var (_, master) in _masters)
+            master.Dispose();
     }
 }
