@@ -122,8 +122,9 @@ public abstract class PrefixTuningOptions
     /// </summary>
     /// <remarks>
     /// Why Float32 is the default, measured (docs/BENCHMARKS.md "Precision"): bf16 is faster — on a 2-core Xeon with
-    /// AMX-BF16, interleaved in one process, the 2048² matmul ran 4.8× faster, a full fine-tuning step 1.7×, the linear
-    /// probe 1.3×, encoder inference at 32 × 128 2.7× — but its predictions depend on the batch a row shares: a row
+    /// AMX-BF16, interleaved in one process, the 2048² matmul ran 4.8× faster, encoder inference at 32 × 128 2.7×, a
+    /// full fine-tuning step 1.36×, a prefix-tuning step only 1.15× (bound by dropout and element-wise work) — but its
+    /// predictions depend on the batch a row shares: a row
     /// predicted alone and the same row in a padded batch differed by more than 1e-5 in a class probability (fp32:
     /// below), the tiny long-sentence tagging test lost accuracy, and accuracy on Banking77 and WNUT-17 in bf16 was not
     /// yet measured. Until it is, bf16 is the choice to make knowingly: set <see cref="ComputePrecision.Auto"/> for the
