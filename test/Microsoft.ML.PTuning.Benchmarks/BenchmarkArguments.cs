@@ -3,12 +3,15 @@ namespace Microsoft.ML.PTuning.Benchmarks;
 /// <summary>The command line: <c>&lt;quality|speed|all|projection&gt; [--quick] [--data DIR] [--out DIR] [--model HF-folder]</c>.</summary>
 internal sealed record BenchmarkArguments(string Suite, bool Quick, string DataFolder, string OutputFolder, string? ModelFolder)
 {
-    public const string Usage = "Usage: dotnet run -c Release --project test/Microsoft.ML.PTuning.Benchmarks -- <quality|speed|all|projection> " +
+    public const string Usage = "Usage: dotnet run -c Release --project test/Microsoft.ML.PTuning.Benchmarks -- <quality|speed|all|projection|precision> " +
         "[--quick] [--data DIR (default ../shared/data beside the repo)] [--out DIR (default artifacts/bench)] [--model <Hugging Face folder>]";
 
     public bool RunsQuality => Suite is "quality" or "all";
 
     public bool RunsSpeed => Suite is "speed" or "all";
+
+    /// <summary>The speed suite's precision rows alone (they also run inside "speed").</summary>
+    public bool RunsPrecisionOnly => Suite is "precision";
 
     /// <summary>The study of the prefix MLP's learning rate; not part of "all".</summary>
     public bool RunsProjection => Suite is "projection";
@@ -35,7 +38,7 @@ internal sealed record BenchmarkArguments(string Suite, bool Quick, string DataF
                 case "--model":
                     model = Value();
                     break;
-                case "quality" or "speed" or "all" or "projection" when suite == null:
+                case "quality" or "speed" or "all" or "projection" or "precision" when suite == null:
                     suite = args[i];
                     break;
                 default:

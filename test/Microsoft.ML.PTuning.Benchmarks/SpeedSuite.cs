@@ -96,6 +96,8 @@ internal sealed class SpeedSuite
             }
         }
 
+        new PrecisionSuite(_args, _baseModel).Run();   // fp32 and bf16 rows: precision.md / precision.json
+
         long zipBytes = TaskZipBytes(mlContext, texts);
         long baseBytes = MiniLM.WeightBytes(_baseModel);
         Log.Line($"task zip (PrefixTuning P={PrefixLength}, 77 intents): {zipBytes:N0} bytes; base weights {baseBytes:N0} bytes ({100.0 * zipBytes / baseBytes:F2} %)");
@@ -135,7 +137,7 @@ internal sealed class SpeedSuite
     /// 32 rows of exactly <paramref name="length"/> tokens of real text: consecutive Banking77 queries joined until the
     /// tokenizer's truncation fills the row (so no padding).
     /// </summary>
-    private static List<(int[] Ids, int[] Types, string FirstIntent)> FixedRows(BaseModel baseModel, IReadOnlyList<TextRow> source, int length)
+    internal static List<(int[] Ids, int[] Types, string FirstIntent)> FixedRows(BaseModel baseModel, IReadOnlyList<TextRow> source, int length)
     {
         var rows = new List<(int[], int[], string)>();
         int next = 0;
@@ -290,7 +292,7 @@ internal sealed class SpeedSuite
         return sequences / best;
     }
 
-    private static IEnumerable<List<T>> Batches<T>(List<T> rows, int size)
+    internal static IEnumerable<List<T>> Batches<T>(List<T> rows, int size)
     {
         for (int i = 0; i < rows.Count; i += size)
             yield return rows.Skip(i).Take(size).ToList();
@@ -306,7 +308,7 @@ internal sealed class SpeedSuite
         return new FileInfo(path).Length;
     }
 
-    private static double Median(List<double> values)
+    internal static double Median(List<double> values)
     {
         var sorted = values.Order().ToList();
         int mid = sorted.Count / 2;

@@ -15,7 +15,7 @@ internal sealed class EncoderEmbeddings : nn.Module
     private readonly Embedding position_embeddings;
     private readonly Embedding token_type_embeddings;
     private readonly LayerNorm LayerNorm;
-    private readonly Dropout dropout;
+    private readonly EncoderDropout dropout;
 #pragma warning restore IDE1006
 
     private readonly EncoderConfig _config;
@@ -30,7 +30,7 @@ internal sealed class EncoderEmbeddings : nn.Module
             : nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
         token_type_embeddings = nn.Embedding(config.TypeVocabSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
-        dropout = nn.Dropout(config.HiddenDropoutProb);
+        dropout = new EncoderDropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
 

@@ -5,16 +5,25 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.PTuning.Modeling;
 
 /// <summary>
-/// HF <c>BertSelfAttention</c> (absolute positions, eager): scaled dot-product attention over the layer's prefix
-/// keys/values followed by the tokens' own, with an additive mask, softmax in fp32 and dropout on the probabilities.
+/// HF <c>BertSelfAttention</c> (absolute positions): scaled dot-product attention over the layer's prefix keys/values
+/// followed by the tokens' own, with an additive mask, softmax in fp32 and dropout on the probabilities.
 /// </summary>
+/// <remarks>
+/// Two kernels compute the same thing, each where it was measured faster (MiniLM, 32 × 128 tokens, prefix 32, padding
+/// mask; docs/BENCHMARKS.md "Kernels"): libtorch's fused <c>scaled_dot_product_attention</c> whenever no dropout applies
+/// to the probabilities — in eval mode (fp32 1.8×, bf16 2.4× the eager kernel) and when training in fp32 (1.6×) — and
+/// the eager kernel (matmul, fp32 softmax, <see cref="EncoderDropout"/>, matmul) when training in bf16 (the fused
+/// backward ran 3× slower there) or with attention dropout (the fused kernel draws its own mask with the slow
+/// <c>bernoulli_</c>). Both accumulate the softmax in fp32 for bf16 input (libtorch's CPU flash kernel uses
+/// <c>opmath_type</c>, float, for its running max and sum).
+/// </remarks>
 internal sealed class EncoderSelfAttention : nn.Module
 {
 #pragma warning disable IDE1006 // names equal the checkpoint's tensor names
     private readonly Linear query;
     private readonly Linear key;
     private readonly Linear value;
-    private readonly Dropout dropout;
+    private readonly EncoderDropout dropout;
 #pragma warning restore IDE1006
 
     private readonly int _heads;
@@ -27,7 +36,7 @@ internal sealed class EncoderSelfAttention : nn.Module
         query = nn.Linear(config.HiddenSize, config.HiddenSize);
         key = nn.Linear(config.HiddenSize, config.HiddenSize);
         value = nn.Linear(config.HiddenSize, config.HiddenSize);
-        dropout = nn.Dropout(config.AttentionProbsDropoutProb);
+        dropout = new EncoderDropout(config.AttentionProbsDropoutProb);
         RegisterComponents();
     }
 
@@ -48,10 +57,21 @@ internal sealed class EncoderSelfAttention : nn.Module
             v = torch.cat([prefixValue.to_type(v.dtype), v], dim: 2);
         }
 
-        Tensor scores = torch.matmul(q, k.transpose(-1, -2)) / Math.Sqrt(_headDim) + additiveMask;
-        Tensor probs = nn.functional.softmax(scores, -1, ScalarType.Float32).to_type(q.dtype);
-        Tensor context = torch.matmul(dropout.forward(probs), v);
+        Tensor context = UseFusedKernel(q.dtype)
+            ? nn.functional.scaled_dot_product_attention(q, k, v, additiveMask)
+            : Eager(q, k, v, additiveMask);
         return context.permute(0, 2, 1, 3).reshape(batch, length, _heads * _headDim);
+    }
+
+    /// <summary>Whether the fused kernel is the faster one now (see remarks): no probability dropout, and not bf16 training.</summary>
+    internal bool UseFusedKernel(ScalarType dtype) => !dropout.IsActive && (!training || dtype == ScalarType.Float32);
+
+    /// <summary>The eager kernel: HF's eager attention with the softmax in fp32.</summary>
+    private Tensor Eager(Tensor q, Tensor k, Tensor v, Tensor additiveMask)
+    {
+        Tensor scores = torch.matmul(q, k.transpose(-1, -2)).div_(Math.Sqrt(_headDim)).add_(additiveMask);
+        Tensor probs = nn.functional.softmax(scores, -1, ScalarType.Float32).to_type(q.dtype);
+        return torch.matmul(dropout.forward(probs), v);
     }
 
     private Tensor SplitHeads(Tensor x, long batch, long length) =>

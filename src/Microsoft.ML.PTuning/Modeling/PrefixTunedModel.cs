@@ -180,7 +180,7 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
     }
 
     /// <summary>
-    /// What was trained, as detached CPU copies with Hugging Face / PEFT names: <c>prompt_embeddings</c> (the prefix
+    /// What was trained, as detached fp32 CPU copies with Hugging Face / PEFT names: <c>prompt_embeddings</c> (the prefix
     /// folded to <c>[P, 2·L·H]</c>, or the prompt <c>[P, H]</c>), the head (<c>classifier.*</c>) and, for full
     /// fine-tuning, the encoder (<c>roberta.*</c> / <c>bert.*</c>).
     /// </summary>
@@ -189,7 +189,11 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
         using var _ = torch.no_grad();
         var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, tensor) in TrainedTensors())
-            state.Add(name, tensor.detach().clone().cpu());
+        {
+            // fp32 whatever the compute precision (a bf16 backbone under full fine-tuning saves fp32 tensors).
+            Tensor copy = tensor.detach().clone().cpu();
+            state.Add(name, copy.dtype == ScalarType.Float32 ? copy : copy.to_type(ScalarType.Float32, disposeAfter: true));
+        }
         return state;
     }
 

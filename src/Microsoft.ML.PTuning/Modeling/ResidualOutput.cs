@@ -13,14 +13,14 @@ internal sealed class ResidualOutput : nn.Module
 #pragma warning disable IDE1006 // names equal the checkpoint's tensor names
     private readonly Linear dense;
     private readonly LayerNorm LayerNorm;
-    private readonly Dropout dropout;
+    private readonly EncoderDropout dropout;
 #pragma warning restore IDE1006
 
     public ResidualOutput(int inputSize, EncoderConfig config) : base("output")
     {
         dense = nn.Linear(inputSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
-        dropout = nn.Dropout(config.HiddenDropoutProb);
+        dropout = new EncoderDropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
 

@@ -74,14 +74,14 @@ public sealed class TransformerEncoder : nn.Module<Tensor, Tensor, Tensor?, Past
             : pooler.forward(sequenceOutput);
 
     /// <summary>
-    /// A deep copy on the same device, with the same weights and training mode and every parameter trainable — for
+    /// A deep copy on the same device and in the same element type, with the same weights and training mode and every parameter trainable — for
     /// full fine-tuning, which must not change a backbone other models share.
     /// </summary>
     public TransformerEncoder Clone()
     {
         var copy = new TransformerEncoder(Config, HasPooler);
         Parameter first = parameters().First();
-        copy.to(first.device);
+        copy.to(first.device, first.dtype);
         using (torch.no_grad())
         {
             var source = named_parameters().ToDictionary(p => p.name, p => p.parameter);

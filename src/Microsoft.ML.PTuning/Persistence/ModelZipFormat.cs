@@ -36,6 +36,7 @@ internal static class ModelZipFormat
     //     the base model's identity, config.json first, then its weight file, then the tokenizer files it read (names
     //     only from ModelZipHeader.AllowedBaseFileNames). If embedded, file <name> is in stream "Base/<name>".
     //   long: byte length of stream "Adapter.safetensors"; string: its SHA-256
+    //   int: compute precision asked for at training (ComputePrecision; Auto is resolved again by the loading machine)
     // 32 bytes: SHA-256 of the H header bytes
     // stream "Adapter.safetensors": the trained tensors (prefix folded flat, head; full fine-tuning: the backbone too)
     // A loader checks the header's digest before reading a field, reads every stream with at most its declared length
@@ -43,7 +44,7 @@ internal static class ModelZipFormat
     private static VersionInfo GetVersionInfo() => new VersionInfo(
         modelSignature: "PTUNEPFX",
         //verWrittenCur: 0x00010001, // Initial
-        verWrittenCur: 0x00010002, // SHA-256 of the header, the adapter and every base file; base identity covers config and tokenizer
+        verWrittenCur: 0x00010002, // SHA-256 of the header, the adapter and every base file; base identity covers config and tokenizer; compute precision
         verReadableCur: 0x00010002,
         verWeCanReadBack: 0x00010002,
         loaderSignature: LoaderSignature,
@@ -70,7 +71,10 @@ internal static class ModelZipFormat
         });
 
         var header = new ModelZipHeader(task.Spec.Kind, task.Spec.Method, task.Spec.PositionsUsed, engine.MaxTokens, engine.ClassCount,
-            task.ClassNames, task.Columns, engine.Base.Folder, task.EmbedBaseModel, files, adapterLength, adapterSha);
+            task.ClassNames, task.Columns, engine.Base.Folder, task.EmbedBaseModel, files, adapterLength, adapterSha)
+        {
+            Precision = task.Precision,
+        };
         byte[] bytes = header.ToBytes();
         ctx.Writer.Write(bytes.Length);
         ctx.Writer.Write(bytes);
@@ -117,7 +121,7 @@ internal static class ModelZipFormat
                 tensor.Dispose();
         }
         var engine = new InferenceEngine(baseModel, model, header.MaxTokens, classCount);
-        return TrainedTask.Freeze(engine, spec, header.Columns, header.ClassNames, header.BaseEmbedded);
+        return TrainedTask.Freeze(engine, spec, header.Columns, header.ClassNames, header.BaseEmbedded, header.Precision);
     }
 
     // Our own check first, so that the message names the zip's format version and what to do about it.
@@ -180,7 +184,7 @@ internal static class ModelZipFormat
         BaseModel baseModel;
         try
         {
-            baseModel = BaseModel.Load(folder, DeviceSelection.Resolve(null), log: null);
+            baseModel = BaseModel.Load(folder, DeviceSelection.Resolve(null), log: null, header.Precision);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
         {

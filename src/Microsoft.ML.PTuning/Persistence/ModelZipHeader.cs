@@ -25,6 +25,9 @@ internal sealed record ModelZipHeader(
     long AdapterLength,
     string AdapterSha256)
 {
+    /// <summary>The precision the task was trained with as asked for (Auto is resolved again where the model loads).</summary>
+    public ComputePrecision Precision { get; init; }
+
     /// <summary>The most bytes a header may hold (class names and column names included).</summary>
     public const int MaxBytes = 16 << 20;
 
@@ -74,6 +77,7 @@ internal sealed record ModelZipHeader(
             }
             writer.Write(AdapterLength);
             writer.Write(AdapterSha256);
+            writer.Write((int)Precision);
         }
         return memory.ToArray();
     }
@@ -129,8 +133,14 @@ internal sealed record ModelZipHeader(
         if (adapterLength < 1)
             throw ModelZipFormat.Corrupt($"the adapter's byte length {adapterLength}");
         string adapterSha = Sha256(reader, ModelZipFormat.AdapterStream);
+        var precision = (ComputePrecision)reader.ReadInt32();
+        if (!Enum.IsDefined(precision))
+            throw ModelZipFormat.Corrupt($"unknown compute precision {(int)precision}");
         return new ModelZipHeader(kind, method, prefixLength, maxTokens, classCount, classNames,
-            new TaskColumns(sentence1, sentence2, label, prediction, score), baseFolder, embedded, files, adapterLength, adapterSha);
+            new TaskColumns(sentence1, sentence2, label, prediction, score), baseFolder, embedded, files, adapterLength, adapterSha)
+        {
+            Precision = precision,
+        };
     }
 
     private static string? ColumnName(BinaryReader reader, string what, bool required)

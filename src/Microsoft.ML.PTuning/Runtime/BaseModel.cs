@@ -9,18 +9,20 @@ namespace Microsoft.ML.PTuning.Runtime;
 /// <summary>
 /// A loaded, frozen backbone: its config, tokenizer and encoder weights, identified by the SHA-256 of every file it is
 /// read from (<see cref="IdentityFiles"/>: config.json, the weight file, the tokenizer files).
-/// Loaded at most once per folder and device per process (<see cref="Load"/> caches), so a sweep's trials and
-/// several loaded model zips share one copy. Full fine-tuning works on a clone, never on the shared instance.
+/// Loaded at most once per folder, device and precision per process (<see cref="Load"/> caches), so a sweep's trials
+/// and several loaded model zips share one copy. Full fine-tuning works on a clone, never on the shared instance.
+/// In <see cref="ComputePrecision.BFloat16"/> the encoder's weights are held in bf16 (half the memory of fp32).
 /// </summary>
 internal sealed class BaseModel
 {
-    private static readonly ConcurrentDictionary<(string Folder, string Device), Lazy<BaseModel>> Cache = new();
+    private static readonly ConcurrentDictionary<(string Folder, string Device, ComputePrecision Precision), Lazy<BaseModel>> Cache = new();
     private static readonly ConcurrentDictionary<string, int> LoadsPerFolder = new();
     private static int _loads;
 
     private BaseModel(string folder, EncoderConfig config, EncoderTokenizer tokenizer, TransformerEncoder encoder, string sha256, string weightsPath,
-        IReadOnlyList<BaseModelFile> identityFiles, torch.Device device)
+        IReadOnlyList<BaseModelFile> identityFiles, torch.Device device, ComputePrecision precision)
     {
+        Precision = precision;
         Folder = folder;
         IdentityFiles = identityFiles;
         Config = config;
@@ -55,6 +57,9 @@ internal sealed class BaseModel
     public IReadOnlyList<BaseModelFile> IdentityFiles { get; }
     public torch.Device Device { get; }
 
+    /// <summary>The precision the encoder is held and run in: Float32 or BFloat16, never Auto.</summary>
+    public ComputePrecision Precision { get; }
+
     /// <summary>
     /// Taken by everything that sets the shared encoder's train/eval mode and runs it (training steps, inference), so a
     /// Fit on this base and predictions with another model over it do not switch each other's dropout on or off.
@@ -62,16 +67,18 @@ internal sealed class BaseModel
     public object ModeGate { get; } = new();
 
     /// <summary>
-    /// Loads (or returns the cached) base model from a Hugging Face folder onto <paramref name="device"/>. A cached model
-    /// any of whose <see cref="IdentityFiles"/> has changed since (size or write time, or a tokenizer file appeared or
-    /// went) is read again, so it never stands for other files.
+    /// Loads (or returns the cached) base model from a Hugging Face folder onto <paramref name="device"/>, in
+    /// <paramref name="precision"/> (Auto is resolved for the device first). A cached model any of whose
+    /// <see cref="IdentityFiles"/> has changed since (size or write time, or a tokenizer file appeared or went) is read
+    /// again, so it never stands for other files.
     /// </summary>
-    public static BaseModel Load(string folder, torch.Device device, Action<string>? log)
+    public static BaseModel Load(string folder, torch.Device device, Action<string>? log, ComputePrecision precision = ComputePrecision.Float32)
     {
-        var key = (Path.GetFullPath(folder), device.ToString());
+        precision = PrecisionSelection.Resolve(precision, device);
+        var key = (Path.GetFullPath(folder), device.ToString(), precision);
         while (true)
         {
-            var lazy = Cache.GetOrAdd(key, k => new Lazy<BaseModel>(() => Read(k.Item1, device, log)));
+            var lazy = Cache.GetOrAdd(key, k => new Lazy<BaseModel>(() => Read(k.Folder, device, k.Precision, log)));
             BaseModel model;
             try
             {
@@ -79,13 +86,13 @@ internal sealed class BaseModel
             }
             catch
             {
-                Cache.TryRemove(new KeyValuePair<(string, string), Lazy<BaseModel>>(key, lazy));
+                Cache.TryRemove(new KeyValuePair<(string, string, ComputePrecision), Lazy<BaseModel>>(key, lazy));
                 throw;
             }
             if (model.FilesUnchanged())
                 return model;
             // Models already built on the old instance keep it; new users get the folder's current weights.
-            Cache.TryRemove(new KeyValuePair<(string, string), Lazy<BaseModel>>(key, lazy));
+            Cache.TryRemove(new KeyValuePair<(string, string, ComputePrecision), Lazy<BaseModel>>(key, lazy));
         }
     }
 
@@ -123,11 +130,11 @@ internal sealed class BaseModel
             .Select(info => new BaseModelFile(info.Name, info.Length, HuggingFaceCheckpoint.HashWeights(info.FullName)))
             .ToArray();
 
-    private static BaseModel Read(string folder, torch.Device device, Action<string>? log)
+    private static BaseModel Read(string folder, torch.Device device, ComputePrecision precision, Action<string>? log)
     {
         Interlocked.Increment(ref _loads);
         LoadsPerFolder.AddOrUpdate(folder, 1, (_, count) => count + 1);
-        log?.Invoke($"Loading base model from '{folder}'.");
+        log?.Invoke($"Loading base model from '{folder}' ({precision}).");
         // Stamped before the files are hashed and read: a file replaced meanwhile shows as changed at the next Load.
         string stamp = Stamp(folder);
         using var checkpoint = HuggingFaceCheckpoint.Load(folder);
@@ -135,11 +142,12 @@ internal sealed class BaseModel
         var tokenizer = EncoderTokenizer.FromFolder(folder, checkpoint.Config.ModelType);
         var encoder = checkpoint.CreateEncoder(log);
         RefuseNonFinite(encoder, checkpoint.WeightsPath);
-        encoder.to(device);
+        // Built and read in fp32 on the CPU, then converted and moved in one step.
+        encoder.to(device, PrecisionSelection.ElementType(precision));
         foreach (var parameter in encoder.parameters())
             parameter.requires_grad = false;
         encoder.eval();
-        return new BaseModel(folder, checkpoint.Config, tokenizer, encoder, checkpoint.WeightsSha256, checkpoint.WeightsPath, identity, device)
+        return new BaseModel(folder, checkpoint.Config, tokenizer, encoder, checkpoint.WeightsSha256, checkpoint.WeightsPath, identity, device, precision)
         {
             _filesStamp = stamp,
         };

@@ -50,7 +50,8 @@ internal sealed class InferenceEngine : IDisposable
             {
                 using var scope = NewDisposeScope();
                 using var noGrad = no_grad();
-                Model.eval();
+                if (Model.training || Model.Backbone.training)
+                    Model.eval();   // only after training left it in train mode: no per-batch walk of the modules
                 using var batch = TokenBatch.Collate(slice, Tokenizer.PadTokenId, Base.Device);
                 Tensor output = Model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds).to(ScalarType.Float32).cpu();
                 shape = output.shape;

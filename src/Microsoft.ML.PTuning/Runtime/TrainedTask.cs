@@ -9,11 +9,18 @@ namespace Microsoft.ML.PTuning.Runtime;
 /// </summary>
 internal sealed record TrainedTask(InferenceEngine Engine, TaskSpec Spec, TaskColumns Columns, string[]? ClassNames, bool EmbedBaseModel)
 {
+    /// <summary>
+    /// The precision the task was trained with as the options asked for it (Auto stays Auto): what a zip records, so a
+    /// loaded model runs in it again, Auto resolved on the loading machine. The engine's base holds the resolved one.
+    /// </summary>
+    public ComputePrecision Precision { get; init; }
+
     /// <summary>Freezes a trained (or loaded) engine for inference: prefix folded flat, eval mode.</summary>
-    public static TrainedTask Freeze(InferenceEngine engine, TaskSpec spec, TaskColumns columns, string[]? classNames, bool embedBaseModel)
+    public static TrainedTask Freeze(InferenceEngine engine, TaskSpec spec, TaskColumns columns, string[]? classNames, bool embedBaseModel,
+        ComputePrecision precision = ComputePrecision.Float32)
     {
         engine.Model.FoldPrefix();
         engine.Model.eval();
-        return new TrainedTask(engine, spec, columns, classNames, embedBaseModel);
+        return new TrainedTask(engine, spec, columns, classNames, embedBaseModel) { Precision = precision };
     }
 }

@@ -15,6 +15,10 @@ namespace Microsoft.ML.PTuning.Training;
 /// seeded before the first step. With a <see cref="TrainingCheckpoint"/> the trainer saves its whole state at each
 /// epoch's end and, within epochs, whenever the checkpoint's interval has passed; constructed over a checkpoint of the
 /// same run, it continues at the exact step, and on CPU ends bit-identical to a run that was never interrupted.
+/// Mixed precision: a trained parameter held in a lower precision than fp32 (full fine-tuning's encoder over a bf16
+/// base) gets an fp32 master copy. The optimizer, clipping, the best-epoch snapshot, restore and checkpoints work on
+/// the masters; after each step the backward's bf16 gradients are taken as fp32 and, after the update (or a restore),
+/// the bf16 compute copy is refreshed from its master, so small updates accumulate in fp32 instead of rounding away.
 /// </summary>
 internal sealed class PrefixTuningTrainer : IDisposable
 {
@@ -31,7 +35,8 @@ internal sealed class PrefixTuningTrainer : IDisposable
     // Held while the model is in train mode: a backbone shared with other models (inference, other trials) switches
     // train/eval mode for all of them, so every user sets its mode and runs its forward under the base model's gate.
     private readonly object _modeGate;
-    private readonly IReadOnlyList<Parameter> _trainable;
+    private readonly IReadOnlyList<Parameter> _trainable;   // what the optimizer updates: fp32 (masters where needed)
+    private readonly (Parameter Compute, Parameter Master)[] _masters;
     private readonly AdamW _optimizer;
     private readonly int[] _optimizerOrder; // trainable index of each parameter, in the optimizer's state order
     private readonly string[] _names;       // a stable name per trainable parameter (checkpoint keys)
@@ -67,9 +72,16 @@ internal sealed class PrefixTuningTrainer : IDisposable
         _cancellation = cancellation;
 
         torch.manual_seed(settings.Seed);
-        _trainable = model.TrainableParameters();
-        if (_trainable.Count == 0)
+        var computed = model.TrainableParameters();
+        if (computed.Count == 0)
             throw new InvalidOperationException("The model has no trainable parameters for this tuning method.");
+        _masters = computed.Where(p => p.dtype != ScalarType.Float32)
+            .Select(p => (p, new Parameter(p.detach().to_type(ScalarType.Float32), requires_grad: true)))
+            .ToArray();
+        var masterOf = new Dictionary<Parameter, Parameter>(ReferenceEqualityComparer.Instance);
+        foreach (var (compute, master) in _masters)
+            masterOf.Add(compute, master);
+        _trainable = computed.Select(p => masterOf.GetValueOrDefault(p, p)).ToList();
 
         // Weight decay skips biases and LayerNorm weights, as Hugging Face's Trainer does: those are the 1-D tensors.
         // A reparameterized prefix gets its own peak rate (PrefixTuningOptions.PrefixProjectionLearningRate says why).
@@ -97,7 +109,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
         for (int i = 0; i < _trainable.Count; i++)
             index[_trainable[i]] = i;
         _optimizerOrder = groups.SelectMany(g => g.Parameters).Select(p => index[p]).ToArray();
-        _names = NamesOf(model, _trainable);
+        _names = NamesOf(model, computed); // the model's names, also for parameters trained through an fp32 master
 
         _stepsPerEpoch = (train.Count + settings.BatchSize - 1) / settings.BatchSize;
         _schedule = new LearningRateSchedule(_stepsPerEpoch * settings.MaxEpochs, settings.WarmupRatio);
@@ -206,6 +218,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
             for (int i = 0; i < _trainable.Count; i++)
                 _trainable[i].copy_(_best[i]);
         }
+        RefreshComputeCopies();
         _log?.Invoke($"Restored the weights of epoch {BestEpoch} (validation {BestMetric:F4}).");
     }
 
@@ -239,6 +252,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
     private void Restore(TrainerState state)
     {
         var best = state.RestoreInto(_trainable, _names, _optimizer, _optimizerOrder, _stepsPerEpoch, _settings.MaxEpochs, _validate != null);
+        RefreshComputeCopies();
         DisposeBest();
         _best = best;
         _step = state.Step;
@@ -276,7 +290,9 @@ internal sealed class PrefixTuningTrainer : IDisposable
         double value;
         lock (_modeGate)
         {
-            _model.train();
+            // Switched only when something (validation, another model's inference) left it in eval mode.
+            if (!_model.training || !_model.Backbone.training)
+                _model.train();
             _optimizer.zero_grad();
             Tensor logits = _model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
             Tensor loss = _tokenLabels
@@ -289,9 +305,15 @@ internal sealed class PrefixTuningTrainer : IDisposable
             }
 
             loss.backward();
+            foreach (var (compute, master) in _masters)
+            {
+                master.grad = compute.grad?.to_type(ScalarType.Float32);
+                compute.grad = null;
+            }
             if (_settings.ClipNorm > 0)
                 nn.utils.clip_grad_norm_(_trainable, _settings.ClipNorm);
             _optimizer.step();
+            RefreshComputeCopies();
         }
         _step++;
         return value;
@@ -321,6 +343,18 @@ internal sealed class PrefixTuningTrainer : IDisposable
         if (causes.Count == 0)
             causes.Add($"the learning rate ({rate:G3}) for this model and data; lower LearningRate");
         return "Likely cause: " + string.Join("; or ", causes) + ".";
+    }
+
+    /// <summary>Copies each fp32 master into its lower-precision compute parameter (no-op without masters).</summary>
+    private void RefreshComputeCopies()
+    {
+        if (_masters.Length == 0)
+            return;
+        using (torch.no_grad())
+        {
+            foreach (var (compute, master) in _masters)
+                compute.copy_(master);
+        }
     }
 
     /// <summary>[B] class indices, or [B, T] token labels padded with <see cref="TrainingExample.IgnoreIndex"/> to the batch length.</summary>
@@ -375,5 +409,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
     {
         DisposeBest();
         _optimizer.Dispose();
+        foreach (var (_, master) in _masters)
+            master.Dispose();
     }
 }

@@ -17,9 +17,12 @@ internal sealed class TrainingRun : IDisposable
     private readonly TaskColumns _columns;
     private readonly string[]? _classNames;
     private readonly bool _embedBaseModel;
+    private readonly ComputePrecision _precision;
 
-    private TrainingRun(TrainingSession session, TaskSpec spec, TaskColumns columns, string[]? classNames, bool embedBaseModel)
+    private TrainingRun(TrainingSession session, TaskSpec spec, TaskColumns columns, string[]? classNames, bool embedBaseModel,
+        ComputePrecision precision)
     {
+        _precision = precision;
         _session = session;
         _spec = spec;
         _columns = columns;
@@ -43,13 +46,13 @@ internal sealed class TrainingRun : IDisposable
         string[]? classNames = KeyColumns.Names(label);
         var (train, validation) = ReadData(kind, options, columns, classCount, classNames, trainData, log);
 
-        var baseModel = BaseModel.Load(options.BaseModelPath!, DeviceSelection.Resolve(options.Device), log);
+        var baseModel = BaseModel.Load(options.BaseModelPath!, DeviceSelection.Resolve(options.Device), log, options.Precision);
         var spec = new TaskSpec(kind, classCount, options.Method, options.PrefixLength);
         var adapter = new AdapterTraining(options.PrefixProjection, options.PrefixHiddenSize, options.HiddenDropout);
         var session = TrainingSession.Start(baseModel, spec, adapter, SettingsOf(options, env), baseModel.Config.MaxTokens(options.MaxSequenceLength, spec.PositionsUsed),
             train, validation, metric, classNames, ReportTo(options.Progress, log), log, options.CancellationToken,
             options.CheckpointFolder, options.CheckpointInterval);
-        return new TrainingRun(session, spec, columns, classNames, options.EmbedBaseModel);
+        return new TrainingRun(session, spec, columns, classNames, options.EmbedBaseModel, options.Precision);
     }
 
     /// <summary>The task the options train.</summary>
@@ -132,7 +135,7 @@ internal sealed class TrainingRun : IDisposable
 
     /// <summary>Restores the best epoch and hands the trained model over as a transformer (the run no longer owns it).</summary>
     public PrefixTuningTransformer Finish() =>
-        new(TrainedTask.Freeze(_session.Finish(), _spec, _columns, _classNames, _embedBaseModel));
+        new(TrainedTask.Freeze(_session.Finish(), _spec, _columns, _classNames, _embedBaseModel, _precision));
 
     public void Dispose() => _session.Dispose();
 }

@@ -141,8 +141,10 @@ public sealed class PrefixTuningSweeperTests
         Assert.Equal([2, 2, 3, 6], halving.Trials.Select(t => t.EpochsRun).Order());
         Assert.Equal([(TrialStatus.Completed, 6), (TrialStatus.Halved, 2), (TrialStatus.Halved, 2), (TrialStatus.Halved, 3)],
             halving.Trials.Select(t => (t.Status, t.EpochsRun)).Order());
-        Assert.Equal((grid.BestTrial.PrefixLength, grid.BestTrial.LearningRate, grid.BestTrial.BestMetric),
-            (halving.BestTrial.PrefixLength, halving.BestTrial.LearningRate, halving.BestTrial.BestMetric));
+        // Halving keeps what leads at its rungs, which need not be the grid's final best: with the encoder's dropout
+        // stream of EncoderDropout, prefix 4 at 1e-2 learns only after epoch 4 (grid: 0.50 at epoch 3, 0.81 at 6) and
+        // 3e-2 leads at the 3-epoch rung. It must still keep a prefix that can learn the task.
+        Assert.Equal(4, halving.BestTrial.PrefixLength);
 
         // Interleaving trials does not change them: each trial's epochs equal the grid's first epochs of the same trial.
         foreach (var trial in halving.Trials)

@@ -41,9 +41,12 @@ public sealed class BertSequenceClassificationHead : TaskHead
     /// <inheritdoc/>
     protected override string HuggingFacePrefix => "";
 
-    /// <summary><paramref name="sequenceOutput"/> <c>[B, T, H]</c> → logits <c>[B, C]</c>.</summary>
+    /// <summary>
+    /// <paramref name="sequenceOutput"/> <c>[B, T, H]</c> → logits <c>[B, C]</c>. The pooler runs in the encoder's
+    /// precision, the classifier in its own (fp32).
+    /// </summary>
     public override Tensor forward(Tensor sequenceOutput) =>
-        classifier.forward(dropout.forward(_encoder.Pool(sequenceOutput)));
+        classifier.forward(dropout.forward(InHeadPrecision(_encoder.Pool(sequenceOutput))));
 
     // The encoder is shared, not owned: only dropout and classifier (registered in the constructor) belong here.
     /// <inheritdoc/>

@@ -38,7 +38,7 @@ public sealed class RobertaClassificationHead : TaskHead
     /// <summary><paramref name="sequenceOutput"/> <c>[B, T, H]</c> → logits <c>[B, C]</c> from token 0.</summary>
     public override Tensor forward(Tensor sequenceOutput)
     {
-        Tensor x = dropout.forward(sequenceOutput.select(1, 0));
+        Tensor x = dropout.forward(InHeadPrecision(sequenceOutput.select(1, 0)));
         x = dropout.forward(torch.tanh(dense.forward(x)));
         return out_proj.forward(x);
     }

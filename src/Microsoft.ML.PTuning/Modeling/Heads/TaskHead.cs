@@ -23,6 +23,16 @@ public abstract class TaskHead : nn.Module<Tensor, Tensor>
     /// </summary>
     protected abstract string HuggingFacePrefix { get; }
 
+    /// <summary>
+    /// <paramref name="hidden"/> in the head's own element type: a head is trained, so it keeps fp32 weights even over
+    /// a bf16 backbone, and its logits (and the loss computed from them) are fp32.
+    /// </summary>
+    protected Tensor InHeadPrecision(Tensor hidden)
+    {
+        ScalarType own = parameters().First().dtype;
+        return hidden.dtype == own ? hidden : hidden.to_type(own);
+    }
+
     /// <summary>The head's parameters under the names a Hugging Face task model gives them.</summary>
     public IEnumerable<(string Name, Parameter Parameter)> HuggingFaceParameters() =>
         named_parameters().Select(p => (HuggingFacePrefix + p.name, p.parameter));

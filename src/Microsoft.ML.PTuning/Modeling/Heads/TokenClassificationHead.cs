@@ -33,5 +33,5 @@ public sealed class TokenClassificationHead : TaskHead
     protected override string HuggingFacePrefix => "";
 
     /// <summary><paramref name="sequenceOutput"/> <c>[B, T, H]</c> → logits <c>[B, T, C]</c>.</summary>
-    public override Tensor forward(Tensor sequenceOutput) => classifier.forward(dropout.forward(sequenceOutput));
+    public override Tensor forward(Tensor sequenceOutput) => classifier.forward(dropout.forward(InHeadPrecision(sequenceOutput)));
 }
