@@ -21,6 +21,7 @@ internal static class ModelZipFormat
     // int: task kind (0 = sequence classification, 1 = token classification; TaskKind)
     // int: tuning method (TuningMethod value)
     // int: prefix length (0 for methods without one)
+    // int: prefix depth, the top layers the prefix covers (0 = every layer) — since 0x00010002
     // int: max tokens per sequence, special tokens included
     // int: class count
     // int: class-name count N (0 = the label had no key values); N strings
@@ -33,8 +34,8 @@ internal static class ModelZipFormat
     // stream "Adapter.safetensors": the trained tensors (prefix folded flat, head; full fine-tuning: the backbone too)
     private static VersionInfo GetVersionInfo() => new VersionInfo(
         modelSignature: "PTUNEPFX",
-        verWrittenCur: 0x00010001, // Initial
-        verReadableCur: 0x00010001,
+        verWrittenCur: 0x00010002, // Prefix depth (partial depth)
+        verReadableCur: 0x00010002,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(ModelZipFormat).Assembly.FullName);
@@ -48,6 +49,7 @@ internal static class ModelZipFormat
         writer.Write((int)task.Spec.Kind);
         writer.Write((int)task.Spec.Method);
         writer.Write(task.Spec.PositionsUsed);
+        writer.Write(task.Spec.PrefixDepth ?? 0);
         writer.Write(engine.MaxTokens);
         writer.Write(engine.ClassCount);
         var names = task.ClassNames ?? Array.Empty<string>();
@@ -85,11 +87,12 @@ internal static class ModelZipFormat
         if (!Enum.IsDefined(method))
             throw Corrupt($"unknown tuning method {(int)method}");
         int prefixLength = reader.ReadInt32();
+        int prefixDepth = ctx.Header.ModelVerWritten >= 0x00010002 ? reader.ReadInt32() : 0;
         int maxTokens = reader.ReadInt32();
         int classCount = reader.ReadInt32();
         int nameCount = reader.ReadInt32();
-        if (prefixLength < 0 || maxTokens < 1 || classCount < 1 || nameCount < 0 || (nameCount != 0 && nameCount != classCount))
-            throw Corrupt($"inconsistent header (prefix {prefixLength}, max tokens {maxTokens}, classes {classCount}, names {nameCount})");
+        if (prefixLength < 0 || prefixDepth < 0 || maxTokens < 1 || classCount < 1 || nameCount < 0 || (nameCount != 0 && nameCount != classCount))
+            throw Corrupt($"inconsistent header (prefix {prefixLength}, depth {prefixDepth}, max tokens {maxTokens}, classes {classCount}, names {nameCount})");
         string[]? classNames = nameCount == 0 ? null : Enumerable.Range(0, nameCount).Select(_ => reader.ReadString()).ToArray();
         string sentence1 = reader.ReadString();
         string sentence2 = reader.ReadString();
@@ -107,11 +110,14 @@ internal static class ModelZipFormat
         if (!string.Equals(baseModel.WeightsSha256, baseSha, StringComparison.OrdinalIgnoreCase))
             throw BaseModelLocator.Mismatch(baseFolder, baseSha, $"'{folder}' holds weights with SHA-256 {baseModel.WeightsSha256}");
 
+        if (prefixDepth > baseModel.Config.NumHiddenLayers)
+            throw Corrupt($"a prefix depth of {prefixDepth} layers over a base of {baseModel.Config.NumHiddenLayers}");
+
         Dictionary<string, Tensor>? adapter = null;
         if (!ctx.TryLoadBinaryStream(AdapterStream, r => adapter = ReadAdapter(r.BaseStream)) || adapter == null)
             throw Corrupt($"the stream '{AdapterStream}' is missing");
 
-        var spec = new TaskSpec(kind, classCount, method, prefixLength);
+        var spec = new TaskSpec(kind, classCount, method, prefixLength, prefixDepth == 0 ? null : prefixDepth);
         var model = TaskModels.CreateForLoading(baseModel, spec);
         try
         {

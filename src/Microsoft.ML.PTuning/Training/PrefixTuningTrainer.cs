@@ -9,7 +9,8 @@ namespace Microsoft.ML.PTuning.Training;
 
 /// <summary>
 /// The training loop: AdamW over the trainable parameters only, linear warmup then linear decay, gradient clipping,
-/// dynamic padding, validation after each epoch with early stopping and restore of the best epoch's weights.
+/// dynamic padding over length-grouped batches (<see cref="LengthGroupedOrder"/>), a cache of the layers beneath a
+/// partial-depth prefix (<see cref="BelowPrefixCache"/>), validation after each epoch with early stopping and restore of the best epoch's weights.
 /// Epochs run one at a time (<see cref="RunEpoch"/>) so a sweep can pause a trial and resume it later.
 /// Deterministic on CPU for a given seed: shuffling uses its own seeded generator, and the torch generator is seeded
 /// before the first step.
@@ -34,6 +35,8 @@ internal sealed class PrefixTuningTrainer : IDisposable
     private readonly LearningRateSchedule _schedule;
     private readonly double[] _peakRates;   // per optimizer parameter group, in the optimizer's order
     private readonly Random _shuffle;
+    private readonly int[] _lengths;
+    private readonly BelowPrefixCache? _belowPrefix;
     private readonly int _stepsPerEpoch;
     private readonly List<EpochRecord> _history = new();
     private Tensor[]? _best;
@@ -60,6 +63,8 @@ internal sealed class PrefixTuningTrainer : IDisposable
 
         torch.manual_seed(settings.Seed);
         _shuffle = new Random(settings.Seed);
+        _lengths = train.Select(e => e.Tokens.InputIds.Length).ToArray();
+        _belowPrefix = BelowPrefixCache.For(model, train, settings, padTokenId, device);
         _trainable = model.TrainableParameters();
         if (_trainable.Count == 0)
             throw new InvalidOperationException("The model has no trainable parameters for this tuning method.");
@@ -103,6 +108,9 @@ internal sealed class PrefixTuningTrainer : IDisposable
     public bool IsFinished => _history.Count >= _settings.MaxEpochs ||
         (_validate != null && _settings.EarlyStoppingPatience > 0 && _epochsWithoutImprovement >= _settings.EarlyStoppingPatience);
 
+    /// <summary>The cache of the layers beneath a partial-depth prefix, or null (full depth, other methods).</summary>
+    public BelowPrefixCache? BelowPrefix => _belowPrefix;
+
     /// <summary>Number of trainable scalars.</summary>
     public long TrainableParameterCount => _trainable.Sum(p => p.numel());
 
@@ -119,22 +127,22 @@ internal sealed class PrefixTuningTrainer : IDisposable
     {
         int epoch = _history.Count + 1;
         var started = Stopwatch.StartNew();
-        int[] order = Enumerable.Range(0, _train.Count).ToArray();
-        _shuffle.Shuffle(order);
+        var batches = _settings.GroupByLength
+            ? LengthGroupedOrder.Batches(_shuffle, _lengths, _settings.BatchSize)
+            : LengthGroupedOrder.Shuffled(_shuffle, _train.Count, _settings.BatchSize);
 
         double lossSum = 0, windowLoss = 0;
         int windowExamples = 0, windowSteps = 0;
         var window = Stopwatch.StartNew();
         int reportEvery = Math.Max(1, _stepsPerEpoch / 10);
-        for (int start = 0; start < order.Length; start += _settings.BatchSize)
+        foreach (int[] members in batches)
         {
             _cancellation.ThrowIfCancellationRequested();
-            var members = order.Skip(start).Take(_settings.BatchSize).Select(i => _train[i]).ToList();
             double loss = Step(members, epoch);
             lossSum += loss;
             windowLoss += loss;
             windowSteps++;
-            windowExamples += members.Count;
+            windowExamples += members.Length;
             if (windowSteps == reportEvery)
             {
                 Report(epoch, windowLoss / windowSteps, null, windowExamples / window.Elapsed.TotalSeconds, endOfEpoch: false);
@@ -171,9 +179,10 @@ internal sealed class PrefixTuningTrainer : IDisposable
         _log?.Invoke($"Restored the weights of epoch {BestEpoch} (validation {BestMetric:F4}).");
     }
 
-    private double Step(IReadOnlyList<TrainingExample> members, int epoch)
+    private double Step(int[] indices, int epoch)
     {
         using var scope = torch.NewDisposeScope();
+        var members = indices.Select(i => _train[i]).ToList();
         using var batch = TokenBatch.Collate(members.Select(m => m.Tokens).ToList(), _padTokenId, _device);
         Tensor labels = Labels(members, batch.Length);
 
@@ -187,7 +196,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
         {
             _model.train();
             _optimizer.zero_grad();
-            Tensor logits = _model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
+            Tensor logits = _belowPrefix?.Logits(indices, batch) ?? _model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
             Tensor loss = _tokenLabels
                 ? nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), labels.reshape(-1), ignore_index: TrainingExample.IgnoreIndex)
                 : nn.functional.cross_entropy(logits, labels);
@@ -258,6 +267,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
     public void Dispose()
     {
         DisposeBest();
+        _belowPrefix?.Dispose();
         _optimizer.Dispose();
     }
 }
