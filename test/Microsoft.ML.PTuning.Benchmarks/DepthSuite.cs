@@ -8,8 +8,9 @@ namespace Microsoft.ML.PTuning.Benchmarks;
 
 /// <summary>
 /// Partial depth against full depth (issue 14, item 4): P-Tuning v2 with the prefix in every layer, in the top half
-/// (k = L/2) and in the top layer (k = 1), on seeded subsets of Banking77 and WNUT-17, one learning rate, the quality
-/// suite's training and scoring; then the speed suite's epoch rows. Writes depth.json and depth.md (and the epoch rows'
+/// (k = L/2) and in the top layer (k = 1), on seeded subsets of Banking77 and WNUT-17 (full profile: 800 / 500 training
+/// rows, 3 epochs — sized for a shared 2-core machine), one learning rate, the quality suite's training and scoring;
+/// before them, the speed suite's epoch rows. Writes depth.json and depth.md (and the epoch rows'
 /// speed-epochs.*).
 /// </summary>
 internal sealed class DepthSuite
@@ -31,7 +32,15 @@ internal sealed class DepthSuite
         var clock = Stopwatch.StartNew();
         var profile = _args.Quick
             ? QualityProfile.Quick
-            : QualityProfile.Full with { BankingValidation = 300, BankingTest = 1000, WnutValidation = 300, WnutTest = 500 };
+            : QualityProfile.Full with
+            {
+                BankingTrain = 800,
+                BankingValidation = 300,
+                BankingTest = 1000,
+                WnutTrain = 500,
+                WnutValidation = 300,
+                WnutTest = 500,
+            };
         profile = profile with
         {
             LearningRates = new Dictionary<TuningMethod, double[]> { [TuningMethod.PrefixTuning] = new[] { LearningRate } },
@@ -40,6 +49,10 @@ internal sealed class DepthSuite
         var quality = new QualitySuite(_args, _baseModel, profile);
         var mlContext = new MLContext(seed: Datasets.Seed);
         int layers = EncoderConfig.Load(Path.Combine(_baseModel, "config.json")).NumHiddenLayers;
+        // The epoch rows first: they are the shorter part, and what they write stands alone.
+        var texts = Datasets.Banking77(mlContext, _args.DataFolder, null, null, null);
+        EpochSpeedRows.Run(BaseModel.Load(_baseModel, torch.CPU, log: null), texts, _args.Quick, _args.OutputFolder);
+
         QualityDataset[] datasets =
         {
             Banking77Dataset.Load(mlContext, _args.DataFolder, profile),
@@ -59,8 +72,6 @@ internal sealed class DepthSuite
             }
         }
 
-        var texts = Datasets.Banking77(mlContext, _args.DataFolder, null, null, null);
-        EpochSpeedRows.Run(BaseModel.Load(_baseModel, torch.CPU, log: null), texts, _args.Quick, _args.OutputFolder);
         clock.Stop();
         File.WriteAllText(Path.Combine(_args.OutputFolder, "depth.md"), Markdown(records, descriptions, clock.Elapsed));
         Log.Line($"Depth suite finished in {clock.Elapsed:hh\\:mm\\:ss}; wrote depth.json, depth.md, speed-epochs.json and speed-epochs.md to {_args.OutputFolder}.");

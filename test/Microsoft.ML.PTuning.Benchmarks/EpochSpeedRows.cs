@@ -14,7 +14,8 @@ internal sealed record EpochSpeed(string Label, bool GroupByLength, int? PrefixD
 /// The speed suite's epoch rows (issue 14, items 3 and 4): P-Tuning v2 epochs over a seeded subset of the Banking77 train
 /// file with its real length mix, through the library's own trainer, fp32: plain shuffled batches and full depth (what
 /// the library did before), length-grouped batches, and partial depth k = L/2 and k = 1 (grouped). "Later epochs" is the
-/// mean of epochs 2 and on, the ones partial depth's cache serves. Writes speed-epochs.json and speed-epochs.md.
+/// mean of epochs 2 and on, the ones partial depth's cache serves. 600 rows and 2 epochs in the quick profile, 3,000 and
+/// 3 in the full one (PTUNING_BENCH_EPOCH_ROWS sets the rows). Writes speed-epochs.json and speed-epochs.md.
 /// </summary>
 internal static class EpochSpeedRows
 {
@@ -24,7 +25,11 @@ internal static class EpochSpeedRows
 
     public static IReadOnlyList<EpochSpeed> Run(BaseModel baseModel, Splits<TextRow> texts, bool quick, string outputFolder)
     {
-        int rows = Math.Min(texts.Train.Count, quick ? 600 : 3000);
+        // PTUNING_BENCH_EPOCH_ROWS overrides the row count (a machine busy with other work cannot run the profile's in time).
+        int profileRows = int.TryParse(Environment.GetEnvironmentVariable("PTUNING_BENCH_EPOCH_ROWS"), out int rowsSet) && rowsSet > 0
+            ? rowsSet
+            : quick ? 600 : 3000;
+        int rows = Math.Min(texts.Train.Count, profileRows);
         int epochs = quick ? 2 : 3;
         int layers = baseModel.Config.NumHiddenLayers;
         var classes = texts.Classes.ToList();
