@@ -7,8 +7,9 @@ using TorchSharp;
 namespace Microsoft.ML.PTuning.Benchmarks;
 
 /// <summary>
-/// Partial depth against full depth (issue 14, item 4): P-Tuning v2 with the prefix in every layer, in the top half
-/// (k = L/2) and in the top layer (k = 1), on seeded subsets of Banking77 and WNUT-17 (full profile: 800 / 500 training
+/// Partial depth against full depth (issue 14, item 4), and length-grouped against plain shuffled batches (item 3):
+/// P-Tuning v2 with the prefix in every layer (grouped and shuffled batches), in the top half (k = L/2) and in the top
+/// layer (k = 1), on seeded subsets of Banking77 and WNUT-17 (full profile: 800 / 500 training
 /// rows, 3 epochs — sized for a shared 2-core machine), one learning rate, the quality suite's training and scoring;
 /// before them, the speed suite's epoch rows. Writes depth.json and depth.md (and the epoch rows'
 /// speed-epochs.*).
@@ -65,9 +66,10 @@ internal sealed class DepthSuite
             Log.Line(dataset.Description);
             descriptions.Add(dataset.Description);
             int epochs = dataset.Kind == TaskKind.SequenceClassification ? profile.BankingEpochs : profile.WnutEpochs;
-            foreach (int? depth in new int?[] { null, layers / 2, 1 })
+            // Full depth first (the rows' reference), then plain shuffled batches (what grouping replaced), then partial depth.
+            foreach (var (depth, grouped) in new (int?, bool)[] { (null, true), (null, false), (layers / 2, true), (1, true) })
             {
-                records.Add(quality.RunMethod(dataset, new MethodConfig(TuningMethod.PrefixTuning, PrefixLength, false, depth), epochs));
+                records.Add(quality.RunMethod(dataset, new MethodConfig(TuningMethod.PrefixTuning, PrefixLength, false, depth, grouped), epochs));
                 Report.WriteJson(Path.Combine(_args.OutputFolder, "depth.json"), records);
             }
         }

@@ -111,6 +111,7 @@ internal sealed class QualitySuite
                         o.PrefixLength = Math.Max(1, config.PrefixLength);
                         o.PrefixProjection = config.Projection;
                         o.PrefixDepth = config.PrefixDepth;
+                        o.GroupByLength = config.GroupByLength;
                         o.LearningRate = rate;
                         o.MaxEpochs = epochs;
                         o.BatchSize = _profile.BatchSize;
