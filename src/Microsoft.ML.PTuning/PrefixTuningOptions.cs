@@ -40,6 +40,27 @@ public abstract class PrefixTuningOptions
     [BooleanChoice(false)]
     public bool PrefixProjection { get; set; }
 
+    /// <summary>
+    /// Partial depth: put the prefix only into the top k layers of the encoder (1 to its layer count); null (the default)
+    /// puts it into every layer, as P-Tuning v2 does. <see cref="TuningMethod.PrefixTuning"/> only; the other methods
+    /// ignore it (a prompt enters at the input, so nothing beneath it is frozen for the input alone).
+    /// </summary>
+    /// <remarks>
+    /// The layers beneath the prefix then depend on the input alone: training runs them without autograd and in eval
+    /// mode (no dropout there), computes their output once per training example in the first epoch and keeps it in
+    /// memory in bfloat16 (up to 1 GiB; beyond it, examples are recomputed every epoch), so later epochs cost only the
+    /// top k layers. Inference runs the whole encoder as usual, with the prefix in the top k layers. The trained prefix
+    /// is k/L of the full one's size; the saved model records k.
+    /// </remarks>
+    public int? PrefixDepth { get; set; }
+
+    /// <summary>
+    /// Draw each training batch from examples of similar length (Hugging Face's <c>group_by_length</c>), so batches pad
+    /// little: shuffled windows of up to 50 batches, sorted by length within. On by default; off gives plain shuffled
+    /// batches.
+    /// </summary>
+    public bool GroupByLength { get; set; } = true;
+
     /// <summary>Hidden width of the prefix MLP when <see cref="PrefixProjection"/> is on (P-Tuning v2: 512).</summary>
     public int PrefixHiddenSize { get; set; } = 512;
 
@@ -198,6 +219,8 @@ public abstract class PrefixTuningOptions
             throw new ArgumentOutOfRangeException(nameof(PrefixLength), PrefixLength, "PrefixLength must be at least 1 for prefix and prompt tuning.");
         if (PrefixProjectionLearningRate is double projectionRate)
             CheckRate(projectionRate, nameof(PrefixProjectionLearningRate), " (or null for 3e-4)");
+        if (PrefixDepth is int depth && depth < 1)
+            throw new ArgumentOutOfRangeException(nameof(PrefixDepth), depth, "PrefixDepth must be at least 1 (the number of top layers the prefix goes into), or null for every layer.");
         if (PrefixHiddenSize < 1)
             throw new ArgumentOutOfRangeException(nameof(PrefixHiddenSize), PrefixHiddenSize, "PrefixHiddenSize must be positive.");
         if (MaxSequenceLength < 4)
@@ -241,6 +264,16 @@ public abstract class PrefixTuningOptions
     {
         if (!(rate > 0 && rate <= 1))
             throw new ArgumentOutOfRangeException(optionName, rate, $"{optionName} must be a finite number in (0, 1]{orNull}; these methods train at 1e-5 to 5e-2.");
+    }
+
+    /// <summary>Checks <see cref="PrefixDepth"/> against the base model's layer count; throws naming the option.</summary>
+    internal void ValidatePrefixDepth(int layers)
+    {
+        if (PrefixDepth is int depth && Method == TuningMethod.PrefixTuning && (depth < 1 || depth > layers))
+        {
+            throw new ArgumentOutOfRangeException(nameof(PrefixDepth), depth,
+                $"PrefixDepth must be 1 to {layers} (the base model's num_hidden_layers), or null for every layer.");
+        }
     }
 
     private protected static void RequireName(string? value, string optionName)

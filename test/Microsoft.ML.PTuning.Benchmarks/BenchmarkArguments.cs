@@ -1,9 +1,9 @@
 namespace Microsoft.ML.PTuning.Benchmarks;
 
-/// <summary>The command line: <c>&lt;quality|speed|all|projection&gt; [--quick] [--data DIR] [--out DIR] [--model HF-folder]</c>.</summary>
+/// <summary>The command line: <c>&lt;quality|speed|all|projection|depth&gt; [--quick] [--data DIR] [--out DIR] [--model HF-folder]</c>.</summary>
 internal sealed record BenchmarkArguments(string Suite, bool Quick, string DataFolder, string OutputFolder, string? ModelFolder)
 {
-    public const string Usage = "Usage: dotnet run -c Release --project test/Microsoft.ML.PTuning.Benchmarks -- <quality|speed|all|projection|precision> " +
+    public const string Usage = "Usage: dotnet run -c Release --project test/Microsoft.ML.PTuning.Benchmarks -- <quality|speed|all|projection|precision|depth> " +
         "[--quick] [--data DIR (default ../shared/data beside the repo)] [--out DIR (default artifacts/bench)] [--model <Hugging Face folder>]";
 
     public bool RunsQuality => Suite is "quality" or "all";
@@ -15,6 +15,9 @@ internal sealed record BenchmarkArguments(string Suite, bool Quick, string DataF
 
     /// <summary>The study of the prefix MLP's learning rate; not part of "all".</summary>
     public bool RunsProjection => Suite is "projection";
+
+    /// <summary>Partial depth against full depth (quality on Banking77 and WNUT-17, and the epoch rows); not part of "all".</summary>
+    public bool RunsDepth => Suite is "depth";
 
     /// <summary>Parses the arguments; relative defaults resolve against the repo root (the folder holding Microsoft.ML.PTuning.sln).</summary>
     public static BenchmarkArguments Parse(string[] args)
@@ -38,7 +41,7 @@ internal sealed record BenchmarkArguments(string Suite, bool Quick, string DataF
                 case "--model":
                     model = Value();
                     break;
-                case "quality" or "speed" or "all" or "projection" or "precision" when suite == null:
+                case "quality" or "speed" or "all" or "projection" or "precision" or "depth" when suite == null:
                     suite = args[i];
                     break;
                 default:

@@ -3,15 +3,18 @@ using Microsoft.ML.PTuning.Modeling;
 
 namespace Microsoft.ML.PTuning.Benchmarks;
 
-/// <summary>What one quality run trains: the method and its adapter shape.</summary>
-internal sealed record MethodConfig(TuningMethod Method, int PrefixLength, bool Projection)
+/// <summary>
+/// What one quality run trains: the method and its adapter shape (PrefixDepth: the prefix in the top k layers only), and
+/// whether batches are length-grouped (the library's default) or plainly shuffled.
+/// </summary>
+internal sealed record MethodConfig(TuningMethod Method, int PrefixLength, bool Projection, int? PrefixDepth = null, bool GroupByLength = true)
 {
     /// <summary>Prefix (or prompt) length as the record reports it: 0 for methods without one.</summary>
     public int ReportedLength => Method is TuningMethod.PrefixTuning or TuningMethod.PromptTuning ? PrefixLength : 0;
 
     public string Label => Method switch
     {
-        TuningMethod.PrefixTuning => $"PT2 P={PrefixLength}" + (Projection ? " +proj" : ""),
+        TuningMethod.PrefixTuning => $"PT2 P={PrefixLength}" + (Projection ? " +proj" : "") + (PrefixDepth is int k ? $" k={k}" : "") + (GroupByLength ? "" : " shuffled"),
         TuningMethod.PromptTuning => $"Prompt P={PrefixLength}",
         TuningMethod.LinearProbe => "Linear probe",
         _ => "Full FT",

@@ -30,11 +30,11 @@ internal sealed class QualitySuite
     private readonly QualityProfile _profile;
     private readonly string _baseModel;
 
-    public QualitySuite(BenchmarkArguments args, string baseModel)
+    public QualitySuite(BenchmarkArguments args, string baseModel, QualityProfile? profile = null)
     {
         _args = args;
         _baseModel = baseModel;
-        _profile = args.Quick ? QualityProfile.Quick : QualityProfile.Full;
+        _profile = profile ?? (args.Quick ? QualityProfile.Quick : QualityProfile.Full);
     }
 
     public void Run()
@@ -70,6 +70,8 @@ internal sealed class QualitySuite
             int best = done.MaxBy(r => r.ValidationMetric)!.PrefixLength;
             Log.Line($"  Best prefix length on validation: {best}; adding the projection (MLP reparameterization) there.");
             Run(new MethodConfig(TuningMethod.PrefixTuning, best, true));
+            // Partial depth (issue 14): the prefix in the top half of the layers only, at the same prefix length.
+            Run(new MethodConfig(TuningMethod.PrefixTuning, best, false, PrefixDepth: EncoderConfig.Load(Path.Combine(_baseModel, "config.json")).NumHiddenLayers / 2));
             Run(new MethodConfig(TuningMethod.PromptTuning, _profile.PromptLength, false));
             Run(new MethodConfig(TuningMethod.LinearProbe, 0, false));
             // Last, so the clone of the encoder it trains cannot inflate the other runs' memory.
@@ -84,7 +86,8 @@ internal sealed class QualitySuite
         Log.Line($"Quality suite ({_profile.Name} profile) finished in {clock.Elapsed:hh\\:mm\\:ss}; wrote quality.json, quality.md and {plots.Count} plots to {_args.OutputFolder}.");
     }
 
-    private QualityRecord RunMethod(QualityDataset dataset, MethodConfig config, int epochs)
+    /// <summary>Trains <paramref name="config"/> at each of the profile's learning rates and scores the best on test.</summary>
+    internal QualityRecord RunMethod(QualityDataset dataset, MethodConfig config, int epochs)
     {
         var rates = _profile.LearningRates[config.Method];
         var runs = new List<(SearchPoint Point, PrefixTuningTransformer Model, IReadOnlyList<double> Curve, double StartMb)>();
@@ -107,6 +110,8 @@ internal sealed class QualitySuite
                         o.Method = config.Method;
                         o.PrefixLength = Math.Max(1, config.PrefixLength);
                         o.PrefixProjection = config.Projection;
+                        o.PrefixDepth = config.PrefixDepth;
+                        o.GroupByLength = config.GroupByLength;
                         o.LearningRate = rate;
                         o.MaxEpochs = epochs;
                         o.BatchSize = _profile.BatchSize;
@@ -177,7 +182,7 @@ internal static class ParameterCounts
     public static (long Trainable, long Total) Of(string baseModelFolder, TaskKind kind, int classCount, MethodConfig config)
     {
         var baseModel = BaseModel.Load(baseModelFolder, TorchSharp.torch.CPU, log: null);
-        var spec = new TaskSpec(kind, classCount, config.Method, Math.Max(1, config.PrefixLength));
+        var spec = new TaskSpec(kind, classCount, config.Method, Math.Max(1, config.PrefixLength), config.PrefixDepth);
         using var model = TaskModels.CreateForTraining(baseModel, spec, new AdapterTraining(config.Projection, PrefixHiddenSize: 512, Dropout: 0.1));
         long trainable = model.TrainableParameters().Sum(p => p.numel());
         long adapterAndHead = model.parameters().Sum(p => p.numel());

@@ -81,6 +81,7 @@ internal sealed class SpeedSuite
         Log.Line($"fp32 matmul ceiling: {gflops:F1} GFLOP/s (best of the measurements {string.Join(", ", ceilings.Select(c => c.ToString("F1")))})");
         Log.Line($"bf16 matmul ceiling: {bf16Gflops:F1} GFLOP/s (best of the measurements {string.Join(", ", bf16Ceilings.Select(c => c.ToString("F1")))}); bf16 / fp32 {bf16Gflops / gflops:F2}×");
         var methods = timed.Select(t => Summarize(baseModel, t.Method, t.Seconds, t.Times, t.PeakMb, t.Trainable, intents.Count, gflops)).ToList();
+        EpochSpeedRows.Run(baseModel, texts, _args.Quick, _args.OutputFolder);
 
         var inference = new List<InferenceSpeed>();
         using var onnx = CreateOnnxSession(threads);

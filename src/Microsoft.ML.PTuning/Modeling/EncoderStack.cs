@@ -17,10 +17,20 @@ internal sealed class EncoderStack : nn.Module
         RegisterComponents();
     }
 
-    public Tensor forward(Tensor hidden, Tensor additiveMask, PastKeyValues? prefix)
+    /// <summary>
+    /// Runs layers <paramref name="from"/> to <paramref name="to"/> (exclusive). A prefix covers the top
+    /// <c>prefix.LayerCount</c> layers; those take <paramref name="prefixMask"/> (with the prefix's columns), the layers
+    /// below take <paramref name="tokenMask"/> (null when none of them runs).
+    /// </summary>
+    public Tensor forward(Tensor hidden, Tensor? tokenMask, Tensor? prefixMask, PastKeyValues? prefix, int from, int to)
     {
-        for (int i = 0; i < layer.Count; i++)
-            hidden = layer[i].forward(hidden, additiveMask, prefix?.Key(i), prefix?.Value(i));
+        int firstWithPrefix = layer.Count - (prefix?.LayerCount ?? 0);
+        for (int i = from; i < to; i++)
+        {
+            hidden = i < firstWithPrefix
+                ? layer[i].forward(hidden, tokenMask!, null, null)
+                : layer[i].forward(hidden, prefixMask!, prefix!.Key(i - firstWithPrefix), prefix.Value(i - firstWithPrefix));
+        }
         return hidden;
     }
 }

@@ -8,6 +8,7 @@ namespace Microsoft.ML.PTuning.Modeling;
 /// The trainable deep prefix of P-Tuning v2: P rows of keys and values for every layer, flat
 /// (<c>embedding</c> <c>[P, 2·L·H]</c>) or reparameterized through an MLP
 /// (<c>embedding</c> <c>[P, H]</c> → <c>trans.0</c> Linear(H, prefix hidden) → Tanh → <c>trans.2</c> Linear(prefix hidden, 2·L·H)).
+/// With partial depth the prefix covers only the top <see cref="LayerCount"/> layers (L above is then that count).
 /// </summary>
 /// <remarks>
 /// Initialisation follows P-Tuning v2: the embedding table is <c>nn.Embedding</c>'s default N(0, 1), the MLP's linear
@@ -29,19 +30,25 @@ public sealed class PrefixEncoder : nn.Module<long, PastKeyValues>
     /// <param name="projection">True for the reparameterized (MLP) form.</param>
     /// <param name="projectionHiddenSize">Hidden width of the MLP (P-Tuning v2 uses 512); ignored when flat.</param>
     /// <param name="dropout">Dropout on the prefix keys/values while training (P-Tuning v2 uses hidden_dropout_prob).</param>
-    public PrefixEncoder(EncoderConfig config, int length, bool projection = false, int projectionHiddenSize = 512, double dropout = 0.1)
+    /// <param name="layers">Layers the prefix covers, the top ones (1 to the encoder's layer count); null for all.</param>
+    public PrefixEncoder(EncoderConfig config, int length, bool projection = false, int projectionHiddenSize = 512, double dropout = 0.1,
+        int? layers = null)
         : base(nameof(PrefixEncoder))
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentOutOfRangeException.ThrowIfLessThan(length, 1);
+        int layerCount = layers ?? config.NumHiddenLayers;
+        if (layerCount < 1 || layerCount > config.NumHiddenLayers)
+            throw new ArgumentOutOfRangeException(nameof(layers), layers, $"A prefix covers 1 to {config.NumHiddenLayers} layers (the encoder's num_hidden_layers).");
         if (projection)
             ArgumentOutOfRangeException.ThrowIfLessThan(projectionHiddenSize, 1);
         if (!(dropout >= 0 && dropout < 1))
             throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "dropout must be in [0, 1).");
         Config = config;
         Length = length;
+        LayerCount = layerCount;
         _dropoutRate = dropout;
-        long width = 2L * config.NumHiddenLayers * config.HiddenSize;
+        long width = 2L * layerCount * config.HiddenSize;
         if (projection)
         {
             embedding = nn.Embedding(length, config.HiddenSize);
@@ -64,6 +71,9 @@ public sealed class PrefixEncoder : nn.Module<long, PastKeyValues>
     /// <summary>Prefix length P.</summary>
     public int Length { get; }
 
+    /// <summary>Layers covered, the top ones of the encoder: its layer count unless built with partial depth.</summary>
+    public int LayerCount { get; }
+
     /// <summary>True when the prefix is computed by the MLP (<c>trans</c>), false for a flat table.</summary>
     public bool IsReparameterized => trans is not null;
 
@@ -83,7 +93,7 @@ public sealed class PrefixEncoder : nn.Module<long, PastKeyValues>
         using var scope = torch.NewDisposeScope();
         Tensor table = Table();
         Tensor perExample = table.unsqueeze(0).expand(batchSize, -1, -1)
-            .view(batchSize, Length, 2 * Config.NumHiddenLayers, Config.NumAttentionHeads, Config.HeadDim);
+            .view(batchSize, Length, 2 * LayerCount, Config.NumAttentionHeads, Config.HeadDim);
         return new PastKeyValues(dropout.forward(perExample).permute(2, 0, 3, 1, 4).MoveToOuterDisposeScope());
     }
 
@@ -93,7 +103,7 @@ public sealed class PrefixEncoder : nn.Module<long, PastKeyValues>
     /// </summary>
     public PrefixEncoder Fold()
     {
-        var folded = new PrefixEncoder(Config, Length, projection: false, dropout: _dropoutRate);
+        var folded = new PrefixEncoder(Config, Length, projection: false, dropout: _dropoutRate, layers: LayerCount);
         using (torch.no_grad())
         {
             Tensor table = Table();
@@ -115,7 +125,7 @@ public sealed class PrefixEncoder : nn.Module<long, PastKeyValues>
         if (!table.shape.SequenceEqual(weight.shape))
         {
             throw new ArgumentException(
-                $"Tensor '{name}' has shape [{string.Join(", ", table.shape)}]; the prefix needs [{string.Join(", ", weight.shape)}] (prefix length, 2·layers·hidden).");
+                $"Tensor '{name}' has shape [{string.Join(", ", table.shape)}]; the prefix needs [{string.Join(", ", weight.shape)}] (prefix length, 2·layers·hidden, over the {LayerCount} layers it covers).");
         }
 
         using (torch.no_grad())

@@ -41,6 +41,8 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
     /// <param name="prefixProjection">PrefixTuning: reparameterize the prefix through an MLP while training.</param>
     /// <param name="prefixHiddenSize">Hidden width of that MLP.</param>
     /// <param name="dropout">Dropout of prefix and head; null for the config's (see remarks).</param>
+    /// <param name="prefixDepth">PrefixTuning: the prefix goes only into the top k layers (1 to the encoder's layer
+    /// count); null puts it in every layer. Ignored by the other methods.</param>
     public PrefixTunedModel(
         TransformerEncoder backbone,
         TaskKind task,
@@ -49,7 +51,8 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
         int prefixLength = 16,
         bool prefixProjection = false,
         int prefixHiddenSize = 512,
-        double? dropout = null)
+        double? dropout = null,
+        int? prefixDepth = null)
         : base(nameof(PrefixTunedModel))
     {
         ArgumentNullException.ThrowIfNull(backbone);
@@ -69,6 +72,12 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
                 $"A prefix of {prefixLength} leaves no room for tokens in max_position_embeddings {config.MaxPositionEmbeddings}.");
         }
 
+        if (method == TuningMethod.PrefixTuning && prefixDepth is int depth && (depth < 1 || depth > config.NumHiddenLayers))
+        {
+            throw new ArgumentOutOfRangeException(nameof(prefixDepth), prefixDepth,
+                $"The prefix depth must be 1 to {config.NumHiddenLayers} (the encoder's num_hidden_layers), or null for every layer.");
+        }
+
         double adapterDropout = dropout ?? config.HiddenDropoutProb;
         double headDropout = dropout ?? config.ClassifierDropout ?? config.HiddenDropoutProb;
 
@@ -76,9 +85,10 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
         Task = task;
         Method = method;
         PrefixLength = usesPrefix ? prefixLength : 0;
+        LayersBelowPrefix = method == TuningMethod.PrefixTuning ? config.NumHiddenLayers - (prefixDepth ?? config.NumHiddenLayers) : 0;
 
         if (method == TuningMethod.PrefixTuning)
-            _prefixEncoder = new PrefixEncoder(config, prefixLength, prefixProjection, prefixHiddenSize, adapterDropout);
+            _prefixEncoder = new PrefixEncoder(config, prefixLength, prefixProjection, prefixHiddenSize, adapterDropout, prefixDepth);
         else if (method == TuningMethod.PromptTuning)
             _promptEncoder = PromptEncoder.FromVocabulary(backbone.WordEmbeddingWeight, prefixLength);
 
@@ -116,6 +126,13 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
     /// <summary>Prefix or prompt length P; 0 for full fine-tuning and linear probe.</summary>
     public int PrefixLength { get; }
 
+    /// <summary>
+    /// Encoder layers beneath a partial-depth prefix (0 unless PrefixTuning with a depth below the layer count). They
+    /// depend on the input alone, so they run without autograd and in eval mode — no dropout below the prefix, in
+    /// training too (<see cref="ForwardBelowPrefix"/>) — and a trainer may cache their output per example.
+    /// </summary>
+    public int LayersBelowPrefix { get; }
+
     /// <summary>Number of labels C.</summary>
     public int NumLabels => _head.NumLabels;
 
@@ -134,6 +151,8 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
     /// </summary>
     public override Tensor forward(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds)
     {
+        if (LayersBelowPrefix > 0)
+            return ForwardAbovePrefix(ForwardBelowPrefix(inputIds, attentionMask, tokenTypeIds), attentionMask);
         using var scope = torch.NewDisposeScope();
         long batch = inputIds.shape[0];
         Tensor hidden;
@@ -151,6 +170,45 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
             if (prompt is not null)
                 hidden = hidden.narrow(1, PrefixLength, inputIds.shape[1]);   // the head reads the real tokens; [CLS] is at P
         }
+        return _head.forward(hidden).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The hidden state <c>[B, T, H]</c> after the <see cref="LayersBelowPrefix"/> layers the prefix does not reach:
+    /// computed without autograd and with the backbone in eval mode (its mode is restored), so it is a function of the
+    /// input alone — the same in every epoch, hence cacheable.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model has no layers below its prefix.</exception>
+    public Tensor ForwardBelowPrefix(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds)
+    {
+        if (LayersBelowPrefix == 0)
+            throw new InvalidOperationException("This model has no layers below its prefix (PrefixTuning with a partial prefix depth has).");
+        bool training = _backbone.training;
+        using var noGrad = torch.no_grad();
+        try
+        {
+            if (training)
+                _backbone.eval();
+            return _backbone.ForwardBelow(inputIds, attentionMask, tokenTypeIds, PrefixLength, LayersBelowPrefix);
+        }
+        finally
+        {
+            if (training)
+                _backbone.train();
+        }
+    }
+
+    /// <summary>
+    /// Logits from what <see cref="ForwardBelowPrefix"/> returned (rows may be padded with anything: padding is masked):
+    /// the layers with the prefix, then the head. Gradients reach the prefix and the head.
+    /// </summary>
+    public Tensor ForwardAbovePrefix(Tensor hiddenBelow, Tensor attentionMask)
+    {
+        if (LayersBelowPrefix == 0 || _prefixEncoder is null)
+            throw new InvalidOperationException("This model has no layers below its prefix (PrefixTuning with a partial prefix depth has).");
+        using var scope = torch.NewDisposeScope();
+        PastKeyValues prefix = _prefixEncoder.forward(hiddenBelow.shape[0]);
+        Tensor hidden = _backbone.ForwardAbove(hiddenBelow, attentionMask, prefix);
         return _head.forward(hidden).MoveToOuterDisposeScope();
     }
 

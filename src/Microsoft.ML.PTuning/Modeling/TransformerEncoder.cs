@@ -49,8 +49,9 @@ public sealed class TransformerEncoder : nn.Module<Tensor, Tensor, Tensor?, Past
     /// <param name="inputIds">Token ids <c>[B, T]</c>, int64.</param>
     /// <param name="attentionMask"><c>[B, T]</c>, 1/true for real tokens, 0/false for padding (int64, int32 or bool).</param>
     /// <param name="tokenTypeIds">Segment ids <c>[B, T]</c>, or null for all zeros.</param>
-    /// <param name="prefix">Deep prefix of length P for every layer, or null. Every layer attends to it, the mask is
-    /// extended with ones for it, and the tokens' position ids are shifted by P (HF past_key_values_length).</param>
+    /// <param name="prefix">Deep prefix of length P for every layer, or for the top <c>prefix.LayerCount</c> layers
+    /// (partial depth), or null. The layers it covers attend to it, their mask is extended with ones for it, and the
+    /// tokens' position ids are shifted by P (HF past_key_values_length).</param>
     /// <param name="promptEmbeddings">Prompt vectors <c>[B, Q, H]</c> placed before the token embeddings (PEFT prompt
     /// tuning: they get positions and token type 0, then pass the embedding LayerNorm with the tokens), or null.</param>
     /// <exception cref="ArgumentException">Shapes disagree with each other or with the configuration.</exception>
@@ -62,8 +63,57 @@ public sealed class TransformerEncoder : nn.Module<Tensor, Tensor, Tensor?, Past
         int promptLength = promptEmbeddings is null ? 0 : (int)promptEmbeddings.shape[1];
 
         Tensor hidden = embeddings.forward(inputIds, tokenTypeIds, promptEmbeddings, pastLength);
-        Tensor additiveMask = AdditiveMask(attentionMask, pastLength + promptLength, hidden.dtype);
-        return encoder.forward(hidden, additiveMask, prefix).MoveToOuterDisposeScope();
+        return Layers(hidden, attentionMask, promptLength, prefix, 0, Config.NumHiddenLayers).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The hidden state <c>[B, T, H]</c> after the embeddings and the first <paramref name="layers"/> layers, which a
+    /// prefix over the layers above does not reach: it depends on the input alone (and on the prefix length, by which
+    /// the tokens' positions are shifted). <see cref="ForwardAbove"/> finishes the pass.
+    /// </summary>
+    /// <param name="inputIds">Token ids <c>[B, T]</c>, int64.</param>
+    /// <param name="attentionMask"><c>[B, T]</c>, 1/true for real tokens, 0/false for padding.</param>
+    /// <param name="tokenTypeIds">Segment ids <c>[B, T]</c>, or null for all zeros.</param>
+    /// <param name="prefixLength">Length P of the prefix the layers above take (positions start after it).</param>
+    /// <param name="layers">Layers to run, from the bottom (0 returns the embeddings).</param>
+    public Tensor ForwardBelow(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds, int prefixLength, int layers)
+    {
+        CheckInputs(inputIds, attentionMask, tokenTypeIds, null, null);
+        if (layers < 0 || layers >= Config.NumHiddenLayers)
+            throw new ArgumentOutOfRangeException(nameof(layers), layers, $"Layers below a prefix number 0 to {Config.NumHiddenLayers - 1}.");
+        using var scope = torch.NewDisposeScope();
+        Tensor hidden = embeddings.forward(inputIds, tokenTypeIds, null, prefixLength);
+        return Layers(hidden, attentionMask, 0, null, 0, layers).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Runs the top <c>prefix.LayerCount</c> layers with the prefix over <paramref name="hidden"/> <c>[B, T, H]</c>,
+    /// what <see cref="ForwardBelow"/> returned for the layers beneath (its rows padded or not: padding is masked), and
+    /// returns the last hidden state <c>[B, T, H]</c>, as <see cref="forward"/> would.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes disagree with each other or with the configuration.</exception>
+    public Tensor ForwardAbove(Tensor hidden, Tensor attentionMask, PastKeyValues prefix)
+    {
+        ArgumentNullException.ThrowIfNull(hidden);
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (hidden.dim() != 3 || hidden.shape[2] != Config.HiddenSize)
+            throw new ArgumentException($"hidden must be [batch, tokens, {Config.HiddenSize}]; got [{Shape(hidden)}].", nameof(hidden));
+        ArgumentNullException.ThrowIfNull(attentionMask);
+        CheckPrefix(prefix, hidden.shape[0]);
+        if (attentionMask.dim() != 2 || hidden.shape[0] != attentionMask.shape[0] || hidden.shape[1] != attentionMask.shape[1])
+            throw new ArgumentException($"hidden [{Shape(hidden)}] must match attentionMask [{Shape(attentionMask)}] in batch and tokens.", nameof(hidden));
+        using var scope = torch.NewDisposeScope();
+        int layers = Config.NumHiddenLayers;
+        return Layers(hidden, attentionMask, 0, prefix, layers - prefix.LayerCount, layers).MoveToOuterDisposeScope();
+    }
+
+    // Layers [from, to): the layers a prefix covers (the top prefix.LayerCount) see its columns in the mask, the others not.
+    private Tensor Layers(Tensor hidden, Tensor attentionMask, int promptLength, PastKeyValues? prefix, int from, int to)
+    {
+        int firstWithPrefix = Config.NumHiddenLayers - (prefix?.LayerCount ?? 0);
+        Tensor? tokenMask = from < firstWithPrefix ? AdditiveMask(attentionMask, promptLength, hidden.dtype) : null;
+        Tensor? prefixMask = prefix is not null && to > firstWithPrefix ? AdditiveMask(attentionMask, prefix.Length + promptLength, hidden.dtype) : null;
+        return encoder.forward(hidden, tokenMask, prefixMask, prefix, from, to);
     }
 
     /// <summary>The pooler output (<c>tanh(dense(h[:, 0]))</c>, HF <c>pooler_output</c>) of <paramref name="sequenceOutput"/> <c>[B, T, H]</c>.</summary>
@@ -117,22 +167,26 @@ public sealed class TransformerEncoder : nn.Module<Tensor, Tensor, Tensor?, Past
             throw new ArgumentException($"tokenTypeIds [{Shape(tokenTypeIds)}] must have the shape of inputIds [{Shape(inputIds)}].", nameof(tokenTypeIds));
         long batch = inputIds.shape[0];
         if (prefix is not null)
-        {
-            Tensor kv = prefix.KeyValues;
-            long[] expected = [2L * Config.NumHiddenLayers, batch, Config.NumAttentionHeads, prefix.Length, Config.HeadDim];
-            if (!kv.shape.SequenceEqual(expected))
-            {
-                throw new ArgumentException(
-                    $"Prefix keys/values have shape [{Shape(kv)}]; this encoder needs [{string.Join(", ", expected)}] " +
-                    "([2·layers, batch, heads, prefix length, head_dim]).", nameof(prefix));
-            }
-        }
+            CheckPrefix(prefix, batch);
         if (promptEmbeddings is not null
             && (promptEmbeddings.dim() != 3 || promptEmbeddings.shape[0] != batch || promptEmbeddings.shape[2] != Config.HiddenSize))
         {
             throw new ArgumentException(
                 $"promptEmbeddings have shape [{Shape(promptEmbeddings)}]; expected [{batch}, prompt length, {Config.HiddenSize}].",
                 nameof(promptEmbeddings));
+        }
+    }
+
+    private void CheckPrefix(PastKeyValues prefix, long batch)
+    {
+        Tensor kv = prefix.KeyValues;
+        long layers = Math.Clamp(prefix.LayerCount, 1, Config.NumHiddenLayers);
+        long[] expected = [2L * layers, batch, Config.NumAttentionHeads, prefix.Length, Config.HeadDim];
+        if (!kv.shape.SequenceEqual(expected))
+        {
+            throw new ArgumentException(
+                $"Prefix keys/values have shape [{Shape(kv)}]; this encoder needs [{string.Join(", ", expected)}] " +
+                $"([2·layers, batch, heads, prefix length, head_dim], for 1 to {Config.NumHiddenLayers} top layers).", nameof(prefix));
         }
     }
 

@@ -37,6 +37,7 @@ internal static class ModelZipFormat
     //     only from ModelZipHeader.AllowedBaseFileNames). If embedded, file <name> is in stream "Base/<name>".
     //   long: byte length of stream "Adapter.safetensors"; string: its SHA-256
     //   int: compute precision asked for at training (ComputePrecision; Auto is resolved again by the loading machine)
+    //   int: prefix depth, the top layers the prefix covers (0 = every layer; PrefixTuningOptions.PrefixDepth)
     // 32 bytes: SHA-256 of the H header bytes
     // stream "Adapter.safetensors": the trained tensors (prefix folded flat, head; full fine-tuning: the backbone too)
     // A loader checks the header's digest before reading a field, reads every stream with at most its declared length
@@ -44,7 +45,7 @@ internal static class ModelZipFormat
     private static VersionInfo GetVersionInfo() => new VersionInfo(
         modelSignature: "PTUNEPFX",
         //verWrittenCur: 0x00010001, // Initial
-        verWrittenCur: 0x00010002, // SHA-256 of the header, the adapter and every base file; base identity covers config and tokenizer; compute precision
+        verWrittenCur: 0x00010002, // SHA-256 of the header, the adapter and every base file; base identity covers config and tokenizer; compute precision; prefix depth
         verReadableCur: 0x00010002,
         verWeCanReadBack: 0x00010002,
         loaderSignature: LoaderSignature,
@@ -74,6 +75,7 @@ internal static class ModelZipFormat
             task.ClassNames, task.Columns, engine.Base.Folder, task.EmbedBaseModel, files, adapterLength, adapterSha)
         {
             Precision = task.Precision,
+            PrefixDepth = task.Spec.PrefixDepth,
         };
         byte[] bytes = header.ToBytes();
         ctx.Writer.Write(bytes.Length);
@@ -96,7 +98,9 @@ internal static class ModelZipFormat
         var baseModel = LoadBase(folder, header);
 
         var adapter = ReadAdapter(new MemoryStream(adapterBytes, writable: false));
-        var spec = new TaskSpec(kind, classCount, method, header.PrefixLength);
+        if (header.PrefixDepth > baseModel.Config.NumHiddenLayers)
+            throw Corrupt($"a prefix depth of {header.PrefixDepth} layers over a base of {baseModel.Config.NumHiddenLayers}");
+        var spec = new TaskSpec(kind, classCount, method, header.PrefixLength, header.PrefixDepth);
         PrefixTunedModel? model = null;
         try
         {

@@ -28,6 +28,9 @@ internal sealed record ModelZipHeader(
     /// <summary>The precision the task was trained with as asked for (Auto is resolved again where the model loads).</summary>
     public ComputePrecision Precision { get; init; }
 
+    /// <summary>The top layers the prefix covers (<see cref="PrefixTuningOptions.PrefixDepth"/>), or null for every layer.</summary>
+    public int? PrefixDepth { get; init; }
+
     /// <summary>The most bytes a header may hold (class names and column names included).</summary>
     public const int MaxBytes = 16 << 20;
 
@@ -78,6 +81,7 @@ internal sealed record ModelZipHeader(
             writer.Write(AdapterLength);
             writer.Write(AdapterSha256);
             writer.Write((int)Precision);
+            writer.Write(PrefixDepth ?? 0);
         }
         return memory.ToArray();
     }
@@ -136,10 +140,14 @@ internal sealed record ModelZipHeader(
         var precision = (ComputePrecision)reader.ReadInt32();
         if (!Enum.IsDefined(precision))
             throw ModelZipFormat.Corrupt($"unknown compute precision {(int)precision}");
+        int depth = reader.ReadInt32();
+        if (depth < 0 || (depth > 0 && method != TuningMethod.PrefixTuning))
+            throw ModelZipFormat.Corrupt($"a prefix depth of {depth} for method {method}");
         return new ModelZipHeader(kind, method, prefixLength, maxTokens, classCount, classNames,
             new TaskColumns(sentence1, sentence2, label, prediction, score), baseFolder, embedded, files, adapterLength, adapterSha)
         {
             Precision = precision,
+            PrefixDepth = depth == 0 ? null : depth,
         };
     }
 

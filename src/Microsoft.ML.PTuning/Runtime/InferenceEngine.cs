@@ -14,6 +14,13 @@ internal sealed class InferenceEngine : IDisposable
     /// <summary>Rows per inference forward pass.</summary>
     public const int BatchSize = 32;
 
+    /// <summary>
+    /// Rows <see cref="Run"/> sorts by length together before cutting them into batches (8 batches), and so the rows a
+    /// transform reads ahead (<c>PredictionDataView</c>): the larger the window, the closer each batch's rows are in
+    /// length and the less padding it computes, at the cost of holding the window's logits.
+    /// </summary>
+    public const int WindowSize = 8 * BatchSize;
+
     public InferenceEngine(BaseModel baseModel, PrefixTunedModel model, int maxTokens, int classCount)
     {
         Base = baseModel;
@@ -35,35 +42,51 @@ internal sealed class InferenceEngine : IDisposable
     private int OverlapWords => Math.Max(0, (MaxTokens - 2) / 8);
 
     /// <summary>
-    /// Runs the model over token sequences in batches and hands each row's logits to <paramref name="consume"/>:
-    /// <c>[C]</c> for sequence classification, <c>[T, C]</c> flattened (T the row's own length) for token classification.
+    /// Runs the model over token sequences in batches and hands each row's logits to <paramref name="consume"/>, in
+    /// input order: <c>[C]</c> for sequence classification, <c>[T, C]</c> flattened (T the row's own length) for token
+    /// classification. Each window of <see cref="WindowSize"/> rows runs in length-sorted batches
+    /// (<see cref="LengthBuckets"/>), so a batch pads to about its rows' own length; a row's logits do not depend on the
+    /// batch it ran in (padding is masked), up to float rounding.
     /// </summary>
     public void Run(IReadOnlyList<EncodedText> sequences, RowLogits consume)
     {
-        for (int start = 0; start < sequences.Count; start += BatchSize)
+        for (int windowStart = 0; windowStart < sequences.Count; windowStart += WindowSize)
         {
-            var slice = sequences.Skip(start).Take(BatchSize).ToList();
-            float[] logits;
-            long[] shape;
-            // The base model's gate: the backbone may be shared with a model that is training (see PrefixTuningTrainer).
-            lock (Base.ModeGate)
+            int count = Math.Min(WindowSize, sequences.Count - windowStart);
+            var rows = new float[count][];
+            foreach (int[] members in LengthBuckets.Batches(sequences, windowStart, count, BatchSize))
             {
-                using var scope = NewDisposeScope();
-                using var noGrad = no_grad();
-                if (Model.training || Model.Backbone.training)
-                    Model.eval();   // only after training left it in train mode: no per-batch walk of the modules
-                using var batch = TokenBatch.Collate(slice, Tokenizer.PadTokenId, Base.Device);
-                Tensor output = Model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds).to(ScalarType.Float32).cpu();
-                shape = output.shape;
-                logits = output.data<float>().ToArray();
+                var slice = members.Select(r => sequences[windowStart + r]).ToList();
+                RunBatch(slice, (r, logits) => rows[members[r]] = CheckFinite(logits, windowStart + members[r]).ToArray());
             }
+            for (int r = 0; r < count; r++)
+                consume(windowStart + r, rows[r]);
+        }
+    }
 
-            int perRow = logits.Length / slice.Count;
-            for (int r = 0; r < slice.Count; r++)
-            {
-                int rowLength = shape.Length == 3 ? slice[r].InputIds.Length * (int)shape[2] : perRow;
-                consume(start + r, CheckFinite(logits.AsSpan(r * perRow, rowLength), start + r));
-            }
+    // One forward pass over a batch; row r of the slice goes to consume(r, ...).
+    private void RunBatch(List<EncodedText> slice, RowLogits consume)
+    {
+        float[] logits;
+        long[] shape;
+        // The base model's gate: the backbone may be shared with a model that is training (see PrefixTuningTrainer).
+        lock (Base.ModeGate)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            if (Model.training || Model.Backbone.training)
+                Model.eval();   // only after training left it in train mode: no per-batch walk of the modules
+            using var batch = TokenBatch.Collate(slice, Tokenizer.PadTokenId, Base.Device);
+            Tensor output = Model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds).to(ScalarType.Float32).cpu();
+            shape = output.shape;
+            logits = output.data<float>().ToArray();
+        }
+
+        int perRow = logits.Length / slice.Count;
+        for (int r = 0; r < slice.Count; r++)
+        {
+            int rowLength = shape.Length == 3 ? slice[r].InputIds.Length * (int)shape[2] : perRow;
+            consume(r, logits.AsSpan(r * perRow, rowLength));
         }
     }
 

@@ -9,7 +9,8 @@ namespace Microsoft.ML.PTuning.Training;
 
 /// <summary>
 /// The training loop: AdamW over the trainable parameters only, linear warmup then linear decay, gradient clipping,
-/// dynamic padding, validation after each epoch with early stopping and restore of the best epoch's weights.
+/// dynamic padding over length-grouped batches (<see cref="LengthGroupedOrder"/>), a cache of the layers beneath a
+/// partial-depth prefix (<see cref="BelowPrefixCache"/>), validation after each epoch with early stopping and restore of the best epoch's weights.
 /// Epochs run one at a time (<see cref="RunEpoch"/>) so a sweep can pause a trial and resume it later.
 /// Deterministic on CPU for a given seed: each epoch's order is drawn from (seed, epoch), and the torch generator is
 /// seeded before the first step. With a <see cref="TrainingCheckpoint"/> the trainer saves its whole state at each
@@ -44,6 +45,8 @@ internal sealed class PrefixTuningTrainer : IDisposable
     private readonly LearningRateSchedule _schedule;
     private readonly double[] _peakRates;   // per optimizer parameter group, in the optimizer's order
     private readonly bool _reparameterized; // a prefix MLP trains at the projection rate
+    private readonly int[] _lengths;
+    private readonly BelowPrefixCache? _belowPrefix;
     private readonly int _stepsPerEpoch;
     private readonly List<EpochRecord> _history = new();
     private Tensor[]? _best;
@@ -72,6 +75,8 @@ internal sealed class PrefixTuningTrainer : IDisposable
         _cancellation = cancellation;
 
         torch.manual_seed(settings.Seed);
+        _lengths = train.Select(e => e.Tokens.InputIds.Length).ToArray();
+        _belowPrefix = BelowPrefixCache.For(model, train, settings, padTokenId, device);
         var computed = model.TrainableParameters();
         if (computed.Count == 0)
             throw new InvalidOperationException("The model has no trainable parameters for this tuning method.");
@@ -147,6 +152,9 @@ internal sealed class PrefixTuningTrainer : IDisposable
     public bool IsFinished => _history.Count >= _settings.MaxEpochs ||
         (_validate != null && _settings.EarlyStoppingPatience > 0 && _epochsWithoutImprovement >= _settings.EarlyStoppingPatience);
 
+    /// <summary>The cache of the layers beneath a partial-depth prefix, or null (full depth, other methods).</summary>
+    public BelowPrefixCache? BelowPrefix => _belowPrefix;
+
     /// <summary>Number of trainable scalars.</summary>
     public long TrainableParameterCount => _trainable.Sum(p => p.numel());
 
@@ -163,22 +171,21 @@ internal sealed class PrefixTuningTrainer : IDisposable
     {
         int epoch = _history.Count + 1;
         var started = Stopwatch.StartNew();
-        int[] order = EpochOrder(_train.Count, _settings.Seed, epoch);
+        var batches = EpochBatches(epoch);
 
         double windowLoss = 0;
         int windowExamples = 0, windowSteps = 0;
         var window = Stopwatch.StartNew();
         int reportEvery = Math.Max(1, _stepsPerEpoch / 10);
-        for (int start = _batchesDone * _settings.BatchSize; start < order.Length; start += _settings.BatchSize)
+        foreach (int[] members in batches.Skip(_batchesDone))
         {
             _cancellation.ThrowIfCancellationRequested();
-            var members = order.Skip(start).Take(_settings.BatchSize).Select(i => _train[i]).ToList();
             double loss = Step(members, epoch);
             _epochLossSum += loss;
             _batchesDone++;
             windowLoss += loss;
             windowSteps++;
-            windowExamples += members.Count;
+            windowExamples += members.Length;
             if (windowSteps == reportEvery)
             {
                 Report(epoch, windowLoss / windowSteps, null, windowExamples / window.Elapsed.TotalSeconds, endOfEpoch: false);
@@ -223,22 +230,22 @@ internal sealed class PrefixTuningTrainer : IDisposable
     }
 
     /// <summary>
-    /// The example order of 1-based <paramref name="epoch"/>: the epoch-th shuffle drawn from <c>new Random(seed)</c>, made
-    /// afresh from (seed, epoch) so that a run resumed from a checkpoint visits the same batches as one never stopped
-    /// (System.Random's state cannot be saved), and equal to what one long-lived generator gave. Replaying the earlier
-    /// epochs' shuffles costs epoch × rows swaps, nothing beside a training step.
+    /// The batches of 1-based <paramref name="epoch"/>: the epoch-th draw from <c>new Random(seed)</c> (length-grouped
+    /// windows, or a plain shuffle; <see cref="LengthGroupedOrder"/>), made afresh from (seed, epoch) so that a run resumed
+    /// from a checkpoint visits the same batches as one never stopped (System.Random's state cannot be saved), and equal to
+    /// what one long-lived generator gave. Replaying the earlier epochs' draws costs nothing beside a training step.
     /// </summary>
-    internal static int[] EpochOrder(int count, int seed, int epoch)
+    private List<int[]> EpochBatches(int epoch)
     {
-        var random = new Random(seed);
-        var order = new int[count];
+        var random = new Random(_settings.Seed);
+        List<int[]> batches = [];
         for (int e = 1; e <= epoch; e++)
         {
-            for (int i = 0; i < count; i++)
-                order[i] = i; // each epoch's shuffle starts from 0..n-1
-            random.Shuffle(order);
+            batches = _settings.GroupByLength
+                ? LengthGroupedOrder.Batches(random, _lengths, _settings.BatchSize)
+                : LengthGroupedOrder.Shuffled(random, _lengths.Length, _settings.BatchSize);
         }
-        return order;
+        return batches;
     }
 
     private void SaveCheckpoint(string position)
@@ -276,9 +283,10 @@ internal sealed class PrefixTuningTrainer : IDisposable
         return trainable.Select((p, i) => names.TryGetValue(p, out var name) ? name : $"trainable.{i}").ToArray();
     }
 
-    private double Step(IReadOnlyList<TrainingExample> members, int epoch)
+    private double Step(int[] indices, int epoch)
     {
         using var scope = torch.NewDisposeScope();
+        var members = indices.Select(i => _train[i]).ToList();
         using var batch = TokenBatch.Collate(members.Select(m => m.Tokens).ToList(), _padTokenId, _device);
         Tensor labels = Labels(members, batch.Length);
 
@@ -294,7 +302,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
             if (!_model.training || !_model.Backbone.training)
                 _model.train();
             _optimizer.zero_grad();
-            Tensor logits = _model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
+            Tensor logits = _belowPrefix?.Logits(indices, batch) ?? _model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
             Tensor loss = _tokenLabels
                 ? nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), labels.reshape(-1), ignore_index: TrainingExample.IgnoreIndex)
                 : nn.functional.cross_entropy(logits, labels);
@@ -408,6 +416,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
     public void Dispose()
     {
         DisposeBest();
+        _belowPrefix?.Dispose();
         _optimizer.Dispose();
         foreach (var (_, master) in _masters)
             master.Dispose();

@@ -1,8 +1,12 @@
+using static TorchSharp.torch;
+
 namespace Microsoft.ML.PTuning.Training;
 
 /// <summary>
 /// The numbers the training loop needs, resolved from the options (learning rate defaults, seed). LearningRate is the
 /// peak rate of everything trained except a reparameterized prefix, which trains at ProjectionLearningRate.
+/// GroupByLength draws batches from length-sorted windows (<see cref="LengthGroupedOrder"/>). BelowPrefixCacheBytes and
+/// BelowPrefixCacheType bound and type the partial-depth cache (<see cref="BelowPrefixCache"/>; internal settings).
 /// </summary>
 internal sealed record TrainerSettings(
     double LearningRate,
@@ -13,4 +17,7 @@ internal sealed record TrainerSettings(
     int BatchSize,
     int MaxEpochs,
     int EarlyStoppingPatience,
-    int Seed);
+    int Seed,
+    bool GroupByLength = true,
+    long BelowPrefixCacheBytes = BelowPrefixCache.DefaultBytes,
+    ScalarType BelowPrefixCacheType = ScalarType.BFloat16);

@@ -22,11 +22,13 @@ internal static class TrainingFingerprint
         Add(hash, "ptuning-training-fingerprint-1");
         Add(hash, baseModel.WeightsSha256);
         Add(hash, baseModel.Config.ToJson());
-        Add(hash, $"{spec.Kind}|{spec.ClassCount}|{spec.Method}|{spec.PrefixLength}");
+        Add(hash, baseModel.Precision.ToString());
+        Add(hash, $"{spec.Kind}|{spec.ClassCount}|{spec.Method}|{spec.PrefixLength}|{spec.PrefixDepth}");
         Add(hash, string.Create(CultureInfo.InvariantCulture, $"{adapter.PrefixProjection}|{adapter.PrefixHiddenSize}|{adapter.Dropout:R}"));
         Add(hash, string.Create(CultureInfo.InvariantCulture,
             $"{settings.LearningRate:R}|{settings.ProjectionLearningRate:R}|{settings.WeightDecay:R}|{settings.WarmupRatio:R}|{settings.ClipNorm:R}|" +
-            $"{settings.BatchSize}|{settings.MaxEpochs}|{settings.EarlyStoppingPatience}|{settings.Seed}"));
+            $"{settings.BatchSize}|{settings.MaxEpochs}|{settings.EarlyStoppingPatience}|{settings.Seed}|" +
+            $"{settings.GroupByLength}|{settings.BelowPrefixCacheBytes}|{settings.BelowPrefixCacheType}"));
         Add(hash, maxTokens);
         Add(hash, metric.ToString());
         Add(hash, classNames?.Length ?? -1);

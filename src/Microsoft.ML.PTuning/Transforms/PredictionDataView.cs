@@ -36,7 +36,8 @@ internal sealed class PredictionDataView<TInput, TOutput> : IDataView
 
     /// <summary>
     /// Two cursors over the input in the same order: one for pass-through columns at the current row, one that reads
-    /// ahead a batch of inputs and runs it through the model. No per-row forward pass, no buffering of other columns.
+    /// ahead a window of inputs (<see cref="InferenceEngine.WindowSize"/>, which the engine runs in length-sorted
+    /// batches) and runs it through the model. No per-row forward pass, no buffering of other columns.
     /// </summary>
     private sealed class PredictionCursor : DataViewRowCursor
     {
@@ -84,9 +85,9 @@ internal sealed class PredictionDataView<TInput, TOutput> : IDataView
 
         private void ReadNextBatch()
         {
-            var inputs = new List<TInput>(InferenceEngine.BatchSize);
+            var inputs = new List<TInput>(InferenceEngine.WindowSize);
             _batchStart = _current.Position;
-            while (inputs.Count < InferenceEngine.BatchSize && _ahead!.MoveNext())
+            while (inputs.Count < InferenceEngine.WindowSize && _ahead!.MoveNext())
                 inputs.Add(_readAhead!());
             _outputs = _parent._task.Predict(inputs);
         }

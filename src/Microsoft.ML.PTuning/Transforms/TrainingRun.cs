@@ -47,7 +47,9 @@ internal sealed class TrainingRun : IDisposable
         var (train, validation) = ReadData(kind, options, columns, classCount, classNames, trainData, log);
 
         var baseModel = BaseModel.Load(options.BaseModelPath!, DeviceSelection.Resolve(options.Device), log, options.Precision);
-        var spec = new TaskSpec(kind, classCount, options.Method, options.PrefixLength);
+        options.ValidatePrefixDepth(baseModel.Config.NumHiddenLayers);
+        var spec = new TaskSpec(kind, classCount, options.Method, options.PrefixLength,
+            options.Method == TuningMethod.PrefixTuning ? options.PrefixDepth : null);
         var adapter = new AdapterTraining(options.PrefixProjection, options.PrefixHiddenSize, options.HiddenDropout);
         var session = TrainingSession.Start(baseModel, spec, adapter, SettingsOf(options, env), baseModel.Config.MaxTokens(options.MaxSequenceLength, spec.PositionsUsed),
             train, validation, metric, classNames, ReportTo(options.Progress, log), log, options.CancellationToken,
@@ -113,7 +115,7 @@ internal sealed class TrainingRun : IDisposable
     private static TrainerSettings SettingsOf(PrefixTuningOptions options, IHostEnvironment env) => new(
         options.EffectiveLearningRate, options.EffectiveProjectionLearningRate, options.WeightDecay, options.WarmupRatio, options.ClipNorm,
         options.BatchSize, options.MaxEpochs, options.EarlyStoppingPatience,
-        Seed: options.Seed ?? (env as IHostEnvironmentInternal)?.Seed ?? 0);
+        Seed: options.Seed ?? (env as IHostEnvironmentInternal)?.Seed ?? 0, GroupByLength: options.GroupByLength);
 
     /// <summary>The training loop's reports as the public progress type, to the options' sink and as log lines.</summary>
     private static Action<TrainingReport> ReportTo(IProgress<PrefixTuningProgress>? progress, Action<string>? log) => report =>

@@ -45,6 +45,9 @@ internal static class ReferenceEncoder
 
         Tensor fullMask = torch.cat([torch.ones(batch, past), mask.to_type(ScalarType.Float32)], 1);
         Tensor additive = (1 - fullMask).view(batch, 1, 1, -1) * float.MinValue;
+        Tensor tokensOnly = (1 - mask.to_type(ScalarType.Float32)).view(batch, 1, 1, -1) * float.MinValue;
+        // A partial-depth prefix covers the top LayerCount layers; the layers below see the tokens alone.
+        int firstWithPrefix = c.NumHiddenLayers - (prefix?.LayerCount ?? 0);
         int heads = c.NumAttentionHeads, d = c.HeadDim;
         for (int i = 0; i < c.NumHiddenLayers; i++)
         {
@@ -53,12 +56,13 @@ internal static class ReferenceEncoder
             Tensor q = Heads(Linear(h, l + "attention.self.query"));
             Tensor k = Heads(Linear(h, l + "attention.self.key"));
             Tensor v = Heads(Linear(h, l + "attention.self.value"));
-            if (prefix is not null)
+            bool withPrefix = prefix is not null && i >= firstWithPrefix;
+            if (withPrefix)
             {
-                k = torch.cat([prefix.KeyValues[2 * i], k], 2);
-                v = torch.cat([prefix.KeyValues[2 * i + 1], v], 2);
+                k = torch.cat([prefix!.KeyValues[2 * (i - firstWithPrefix)], k], 2);
+                v = torch.cat([prefix.KeyValues[2 * (i - firstWithPrefix) + 1], v], 2);
             }
-            Tensor scores = torch.matmul(q, k.transpose(2, 3)) / Math.Sqrt(d) + additive;
+            Tensor scores = torch.matmul(q, k.transpose(2, 3)) / Math.Sqrt(d) + (withPrefix ? additive : tokensOnly);
             Tensor context = torch.matmul(scores.softmax(-1), v).transpose(1, 2).reshape(batch, length, -1);
             Tensor attended = Norm(Linear(context, l + "attention.output.dense") + h, l + "attention.output.LayerNorm");
             Tensor inner = Linear(attended, l + "intermediate.dense");
