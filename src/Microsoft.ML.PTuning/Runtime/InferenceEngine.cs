@@ -57,10 +57,10 @@ internal sealed class InferenceEngine : IDisposable
             foreach (int[] members in LengthBuckets.Batches(sequences, windowStart, count, BatchSize))
             {
                 var slice = members.Select(r => sequences[windowStart + r]).ToList();
-                RunBatch(slice, (r, logits) => rows[members[r]] = CheckFinite(logits, windowStart + members[r]).ToArray());
+                RunBatch(slice, (r, logits) => rows[members[r]] = logits.ToArray());
             }
             for (int r = 0; r < count; r++)
-                consume(windowStart + r, rows[r]);
+                consume(windowStart + r, CheckFinite(rows[r], windowStart + r));
         }
     }
 
