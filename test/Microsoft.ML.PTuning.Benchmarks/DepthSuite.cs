@@ -9,7 +9,7 @@ namespace Microsoft.ML.PTuning.Benchmarks;
 /// <summary>
 /// Partial depth against full depth (issue 14, item 4), and length-grouped against plain shuffled batches (item 3):
 /// P-Tuning v2 with the prefix in every layer (grouped and shuffled batches), in the top half (k = L/2) and in the top
-/// layer (k = 1), on seeded subsets of Banking77 and WNUT-17 (full profile: 800 / 500 training
+/// layer (k = 1), and full depth over a bf16 backbone (the Precision option's accuracy), on seeded subsets of Banking77 and WNUT-17 (full profile: 800 / 500 training
 /// rows, 3 epochs — sized for a shared 2-core machine), one learning rate, the quality suite's training and scoring;
 /// before them, the speed suite's epoch rows. Writes depth.json and depth.md (and the epoch rows'
 /// speed-epochs.*).
@@ -66,10 +66,16 @@ internal sealed class DepthSuite
             Log.Line(dataset.Description);
             descriptions.Add(dataset.Description);
             int epochs = dataset.Kind == TaskKind.SequenceClassification ? profile.BankingEpochs : profile.WnutEpochs;
-            // Full depth first (the rows' reference), then plain shuffled batches (what grouping replaced), then partial depth.
-            foreach (var (depth, grouped) in new (int?, bool)[] { (null, true), (null, false), (layers / 2, true), (1, true) })
+            // Full depth first (the rows' reference), then plain shuffled batches (what grouping replaced), then partial
+            // depth, then full depth with the backbone in bf16 (the Precision option's accuracy against fp32).
+            var variants = new (int? Depth, bool Grouped, ComputePrecision Precision)[]
             {
-                records.Add(quality.RunMethod(dataset, new MethodConfig(TuningMethod.PrefixTuning, PrefixLength, false, depth, grouped), epochs));
+                (null, true, ComputePrecision.Float32), (null, false, ComputePrecision.Float32), (layers / 2, true, ComputePrecision.Float32),
+                (1, true, ComputePrecision.Float32), (null, true, ComputePrecision.BFloat16),
+            };
+            foreach (var (depth, grouped, precision) in variants)
+            {
+                records.Add(quality.RunMethod(dataset, new MethodConfig(TuningMethod.PrefixTuning, PrefixLength, false, depth, grouped, precision), epochs));
                 Report.WriteJson(Path.Combine(_args.OutputFolder, "depth.json"), records);
             }
         }

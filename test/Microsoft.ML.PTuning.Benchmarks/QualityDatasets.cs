@@ -5,9 +5,10 @@ namespace Microsoft.ML.PTuning.Benchmarks;
 
 /// <summary>
 /// What one quality run trains: the method and its adapter shape (PrefixDepth: the prefix in the top k layers only), and
-/// whether batches are length-grouped (the library's default) or plainly shuffled.
+/// whether batches are length-grouped (the library's default) or plainly shuffled, and the compute precision.
 /// </summary>
-internal sealed record MethodConfig(TuningMethod Method, int PrefixLength, bool Projection, int? PrefixDepth = null, bool GroupByLength = true)
+internal sealed record MethodConfig(TuningMethod Method, int PrefixLength, bool Projection, int? PrefixDepth = null, bool GroupByLength = true,
+    ComputePrecision Precision = ComputePrecision.Float32)
 {
     /// <summary>Prefix (or prompt) length as the record reports it: 0 for methods without one.</summary>
     public int ReportedLength => Method is TuningMethod.PrefixTuning or TuningMethod.PromptTuning ? PrefixLength : 0;
@@ -18,7 +19,7 @@ internal sealed record MethodConfig(TuningMethod Method, int PrefixLength, bool 
         TuningMethod.PromptTuning => $"Prompt P={PrefixLength}",
         TuningMethod.LinearProbe => "Linear probe",
         _ => "Full FT",
-    };
+    } + (Precision == ComputePrecision.Float32 ? "" : $" {Precision}");
 }
 
 /// <summary>

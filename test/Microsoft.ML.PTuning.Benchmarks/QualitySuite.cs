@@ -112,6 +112,7 @@ internal sealed class QualitySuite
                         o.PrefixProjection = config.Projection;
                         o.PrefixDepth = config.PrefixDepth;
                         o.GroupByLength = config.GroupByLength;
+                        o.Precision = config.Precision;
                         o.LearningRate = rate;
                         o.MaxEpochs = epochs;
                         o.BatchSize = _profile.BatchSize;
