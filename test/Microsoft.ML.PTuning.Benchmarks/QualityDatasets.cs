@@ -5,9 +5,9 @@ namespace Microsoft.ML.PTuning.Benchmarks;
 
 /// <summary>
 /// What one quality run trains: the method and its adapter shape (PrefixDepth: the prefix in the top k layers only), and
-/// whether batches are length-grouped (the library's default) or plainly shuffled, and the compute precision.
+/// whether batches are length-grouped or plainly shuffled (the library's default), and the compute precision.
 /// </summary>
-internal sealed record MethodConfig(TuningMethod Method, int PrefixLength, bool Projection, int? PrefixDepth = null, bool GroupByLength = true,
+internal sealed record MethodConfig(TuningMethod Method, int PrefixLength, bool Projection, int? PrefixDepth = null, bool GroupByLength = false,
     ComputePrecision Precision = ComputePrecision.Float32)
 {
     /// <summary>Prefix (or prompt) length as the record reports it: 0 for methods without one.</summary>
@@ -15,7 +15,7 @@ internal sealed record MethodConfig(TuningMethod Method, int PrefixLength, bool 
 
     public string Label => Method switch
     {
-        TuningMethod.PrefixTuning => $"PT2 P={PrefixLength}" + (Projection ? " +proj" : "") + (PrefixDepth is int k ? $" k={k}" : "") + (GroupByLength ? "" : " shuffled"),
+        TuningMethod.PrefixTuning => $"PT2 P={PrefixLength}" + (Projection ? " +proj" : "") + (PrefixDepth is int k ? $" k={k}" : "") + (GroupByLength ? " grouped" : ""),
         TuningMethod.PromptTuning => $"Prompt P={PrefixLength}",
         TuningMethod.LinearProbe => "Linear probe",
         _ => "Full FT",

@@ -18,6 +18,6 @@ internal sealed record TrainerSettings(
     int MaxEpochs,
     int EarlyStoppingPatience,
     int Seed,
-    bool GroupByLength = true,
+    bool GroupByLength = false,
     long BelowPrefixCacheBytes = BelowPrefixCache.DefaultBytes,
     ScalarType BelowPrefixCacheType = ScalarType.BFloat16);
