@@ -10,7 +10,7 @@ namespace Microsoft.ML.PTuning.Modeling;
 /// <remarks>
 /// libtorch's CPU dropout draws its mask with <c>bernoulli_</c> into a tensor of the input's type; on MiniLM's
 /// attention probabilities <c>[32, 12, 128, 160]</c> that took 96 ms against 34 ms for <c>rand</c> + compare (2-core
-/// AMD EPYC, docs/BENCHMARKS.md "Kernels"). Here the mask is <c>rand &lt; p</c> from fp32 uniforms (also for bf16
+/// Intel Xeon, docs/BENCHMARKS.md "Kernels"). Here the mask is <c>rand &lt; p</c> from fp32 uniforms (also for bf16
 /// input, whose uniforms are coarser and slower to draw), kept as a bool tensor for the backward pass (a quarter of
 /// the memory of a float mask). The random stream differs from <c>nn.Dropout</c>'s; runs stay deterministic per seed.
 /// </remarks>
