@@ -108,7 +108,11 @@ internal sealed class SpeedSuite
         var test = texts.Test.Take(_profile.EndToEndRows ?? int.MaxValue).ToList();
         var (prefixEpoch, trainedPrefix) = EpochTime.Measure($"PrefixTuning P={PrefixLength}", mlContext, texts, _baseModel, _profile.EpochRows, _profile.Epochs, PrefixLength);
         using var prefixModel = trainedPrefix;
-        var epochs = new List<EpochSpeed> { prefixEpoch };
+        // The same run over a bf16 backbone (Precision = BFloat16): its epoch, and its end-to-end row beside fp32's.
+        var (bf16Epoch, trainedBf16) = EpochTime.Measure($"PrefixTuning P={PrefixLength} BFloat16", mlContext, texts, _baseModel, _profile.EpochRows,
+            _profile.Epochs, PrefixLength, o => o.Precision = ComputePrecision.BFloat16);
+        using var bf16Model = trainedBf16;
+        var epochs = new List<EpochSpeed> { prefixEpoch, bf16Epoch };
         var probeOptions = Banking77Task.Options(_baseModel, prefixLength: 1, epochs: 1, o =>
         {
             o.Method = TuningMethod.LinearProbe;
@@ -118,6 +122,7 @@ internal sealed class SpeedSuite
         var endToEnd = new List<EndToEndSpeed>
         {
             EndToEndThroughput.Measure(prefixEpoch.Variant, mlContext, prefixModel, onnx, test, threads),
+            EndToEndThroughput.Measure(bf16Epoch.Variant, mlContext, bf16Model, onnx, test, threads),
             EndToEndThroughput.Measure("LinearProbe (encoder = the ONNX file's)", mlContext, probe, onnx, test, threads),
         };
         var latency = PredictionLatency.Measure(prefixEpoch.Variant, mlContext, prefixModel, new OnnxPeerPipeline(onnx, prefixModel), test, _profile.LatencyWarmup, _profile.LatencyCalls);
