@@ -26,7 +26,7 @@ public static class MiniLM
     /// Bump when <see cref="OnnxEncoderImport"/> writes different files for the same model, so cached imports are redone.
     /// (Keying by the library's build instead would leave a new 90 MB folder behind after every rebuild.)
     /// </summary>
-    public const int ImportVersion = 1;
+    public const int ImportVersion = 2; // 2: the import records mean pooling (modules.json, 1_Pooling/config.json)
 
     private static readonly Lazy<Assembly> PackageAssembly = new(() => Assembly.LoadFrom(AssemblyPath));
 

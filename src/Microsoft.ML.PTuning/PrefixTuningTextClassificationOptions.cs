@@ -16,6 +16,15 @@ public sealed class PrefixTuningTextClassificationOptions : PrefixTuningOptions
     /// <summary>Name of the score column: one probability per class, summing to 1.</summary>
     public string ScoreColumnName { get; set; } = "Score";
 
+    /// <summary>
+    /// How the head reads the encoder's output (<see cref="PoolingMode"/>): the first token (<see cref="PoolingMode.Cls"/>,
+    /// Hugging Face's heads), the mean over real tokens (<see cref="PoolingMode.Mean"/>, what sentence-transformers
+    /// encoders are trained for), or <see cref="PoolingMode.Auto"/> (the default): <see cref="PoolingMode.Mean"/> for a
+    /// sentence-transformers folder whose <c>1_Pooling/config.json</c> says mean pooling (the MiniLM ONNX import writes
+    /// one), else <see cref="PoolingMode.Cls"/>. Every method uses it; the zip stores the resolved value.
+    /// </summary>
+    public PoolingMode Pooling { get; set; } = PoolingMode.Auto;
+
     internal override void Validate()
     {
         base.Validate();
@@ -23,6 +32,8 @@ public sealed class PrefixTuningTextClassificationOptions : PrefixTuningOptions
         if (Sentence2ColumnName != null)
             RequireName(Sentence2ColumnName, nameof(Sentence2ColumnName));
         RequireName(ScoreColumnName, nameof(ScoreColumnName));
+        if (!Enum.IsDefined(Pooling))
+            throw new ArgumentOutOfRangeException(nameof(Pooling), Pooling, $"Pooling must be one of {string.Join(", ", Enum.GetNames<PoolingMode>())}.");
         if (ScoreColumnName == PredictionColumnName)
             throw new ArgumentException($"ScoreColumnName and PredictionColumnName are both '{ScoreColumnName}'; they must differ.", nameof(ScoreColumnName));
     }

@@ -33,7 +33,7 @@ internal sealed class DepthSuite
         var clock = Stopwatch.StartNew();
         var profile = _args.Quick
             ? QualityProfile.Quick
-            : QualityProfile.Full with
+            : QualityProfile.Subsampled with
             {
                 BankingTrain = 800,
                 BankingValidation = 300,

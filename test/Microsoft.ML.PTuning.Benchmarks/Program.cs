@@ -29,7 +29,7 @@ Log.Line($"Machine: {Report.Machine()}");
 if (arguments.RunsSpeed)
     new SpeedSuite(arguments, baseModel).Run();
 if (arguments.RunsQuality)
-    new QualitySuite(arguments, baseModel).Run();
+    new ConvergedQualitySuite(arguments, baseModel).Run();
 if (arguments.RunsPrecisionOnly)
     new PrecisionSuite(arguments, baseModel).Run();
 if (arguments.RunsProjection)

@@ -25,7 +25,7 @@ internal sealed class ProjectionSuite
         (3e-2, null), (3e-2, 1e-3), (3e-2, 3e-4), (3e-2, 1e-4),
     };
 
-    private static readonly QualityProfile Profile = QualityProfile.Full with
+    private static readonly QualityProfile Profile = QualityProfile.Subsampled with
     {
         Name = "projection",
         BankingTrain = 1000,

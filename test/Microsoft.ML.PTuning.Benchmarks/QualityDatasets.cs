@@ -5,10 +5,11 @@ namespace Microsoft.ML.PTuning.Benchmarks;
 
 /// <summary>
 /// What one quality run trains: the method and its adapter shape (PrefixDepth: the prefix in the top k layers only), and
-/// whether batches are length-grouped or plainly shuffled (the library's default), and the compute precision.
+/// whether batches are length-grouped or plainly shuffled (the library's default), the compute precision, and the pooling
+/// of a text-classification head (Auto: what the base folder declares).
 /// </summary>
 internal sealed record MethodConfig(TuningMethod Method, int PrefixLength, bool Projection, int? PrefixDepth = null, bool GroupByLength = false,
-    ComputePrecision Precision = ComputePrecision.Float32)
+    ComputePrecision Precision = ComputePrecision.Float32, PoolingMode Pooling = PoolingMode.Auto)
 {
     /// <summary>Prefix (or prompt) length as the record reports it: 0 for methods without one.</summary>
     public int ReportedLength => Method is TuningMethod.PrefixTuning or TuningMethod.PromptTuning ? PrefixLength : 0;
@@ -19,7 +20,7 @@ internal sealed record MethodConfig(TuningMethod Method, int PrefixLength, bool 
         TuningMethod.PromptTuning => $"Prompt P={PrefixLength}",
         TuningMethod.LinearProbe => "Linear probe",
         _ => "Full FT",
-    } + (Precision == ComputePrecision.Float32 ? "" : $" {Precision}");
+    } + (Precision == ComputePrecision.Float32 ? "" : $" {Precision}") + (Pooling == PoolingMode.Auto ? "" : $" {Pooling.ToString().ToLowerInvariant()}");
 }
 
 /// <summary>

@@ -21,8 +21,8 @@ internal sealed record QualityRecord(
     IReadOnlyList<SearchPoint> Search);
 
 /// <summary>
-/// The quality suite: Banking77 and WNUT-17; P-Tuning v2 at three prefix lengths (and with projection at the best),
-/// prompt tuning, a linear probe and full fine-tuning, each with the same learning-rate search on validation.
+/// A method's learning-rate search at a fixed budget (a <see cref="QualityProfile"/>), scored on test at the winner: what
+/// the depth and projection studies compare variants with. The quality benchmark itself is <see cref="ConvergedQualitySuite"/>.
 /// </summary>
 internal sealed class QualitySuite
 {
@@ -30,60 +30,11 @@ internal sealed class QualitySuite
     private readonly QualityProfile _profile;
     private readonly string _baseModel;
 
-    public QualitySuite(BenchmarkArguments args, string baseModel, QualityProfile? profile = null)
+    public QualitySuite(BenchmarkArguments args, string baseModel, QualityProfile profile)
     {
         _args = args;
         _baseModel = baseModel;
-        _profile = profile ?? (args.Quick ? QualityProfile.Quick : QualityProfile.Full);
-    }
-
-    public void Run()
-    {
-        var clock = Stopwatch.StartNew();
-        Log.Line($"Quality suite, {_profile.Describe()}.");
-        if (_args.Quick)
-            Log.Line("QUICK PROFILE: subsampled data, 2 epochs, one learning rate per method. A smoke run, not the published numbers.");
-        var mlContext = new MLContext(seed: Datasets.Seed);
-        var records = new List<QualityRecord>();
-        string jsonPath = Path.Combine(_args.OutputFolder, "quality.json");
-        var descriptions = new List<string>();
-
-        QualityDataset[] datasets =
-        {
-            Banking77Dataset.Load(mlContext, _args.DataFolder, _profile),
-            Wnut17Dataset.Load(mlContext, _args.DataFolder, _profile),
-        };
-        foreach (var dataset in datasets)
-        {
-            Log.Line(dataset.Description);
-            descriptions.Add(dataset.Description);
-            int epochs = dataset.Kind == TaskKind.SequenceClassification ? _profile.BankingEpochs : _profile.WnutEpochs;
-            var done = new List<QualityRecord>();
-            // Each finished method goes to quality.json at once, so a run stopped part-way keeps what it measured.
-            void Run(MethodConfig config)
-            {
-                done.Add(RunMethod(dataset, config, epochs));
-                Report.WriteJson(jsonPath, records.Concat(done).ToList());
-            }
-            foreach (int length in _profile.PrefixLengths)
-                Run(new MethodConfig(TuningMethod.PrefixTuning, length, false));
-            int best = done.MaxBy(r => r.ValidationMetric)!.PrefixLength;
-            Log.Line($"  Best prefix length on validation: {best}; adding the projection (MLP reparameterization) there.");
-            Run(new MethodConfig(TuningMethod.PrefixTuning, best, true));
-            // Partial depth (issue 14): the prefix in the top half of the layers only, at the same prefix length.
-            Run(new MethodConfig(TuningMethod.PrefixTuning, best, false, PrefixDepth: EncoderConfig.Load(Path.Combine(_baseModel, "config.json")).NumHiddenLayers / 2));
-            Run(new MethodConfig(TuningMethod.PromptTuning, _profile.PromptLength, false));
-            Run(new MethodConfig(TuningMethod.LinearProbe, 0, false));
-            // Last, so the clone of the encoder it trains cannot inflate the other runs' memory.
-            Run(new MethodConfig(TuningMethod.FullFineTuning, 0, false));
-            records.AddRange(done);
-        }
-
-        clock.Stop();
-        Report.WriteJson(jsonPath, records);
-        var plots = QualityPlots.Write(_args.OutputFolder, records);
-        QualityReport.WriteMarkdown(Path.Combine(_args.OutputFolder, "quality.md"), _profile, _args, descriptions, records, plots, clock.Elapsed, _baseModel);
-        Log.Line($"Quality suite ({_profile.Name} profile) finished in {clock.Elapsed:hh\\:mm\\:ss}; wrote quality.json, quality.md and {plots.Count} plots to {_args.OutputFolder}.");
+        _profile = profile;
     }
 
     /// <summary>Trains <paramref name="config"/> at each of the profile's learning rates and scores the best on test.</summary>
@@ -106,19 +57,7 @@ internal sealed class QualitySuite
                 {
                     model = dataset.Fit(o =>
                     {
-                        o.BaseModelPath = _baseModel;
-                        o.Method = config.Method;
-                        o.PrefixLength = Math.Max(1, config.PrefixLength);
-                        o.PrefixProjection = config.Projection;
-                        o.PrefixDepth = config.PrefixDepth;
-                        o.GroupByLength = config.GroupByLength;
-                        o.Precision = config.Precision;
-                        o.LearningRate = rate;
-                        o.MaxEpochs = epochs;
-                        o.BatchSize = _profile.BatchSize;
-                        o.EarlyStoppingPatience = _profile.Patience;
-                        o.Seed = Datasets.Seed;
-                        o.Progress = recorder;
+                        Configure(o, _baseModel, config, rate, epochs, _profile.BatchSize, _profile.Patience, Datasets.Seed, recorder);
                         if (o.PrefixProjection)
                             projectionRate = o.EffectiveProjectionLearningRate;
                     });
@@ -163,8 +102,29 @@ internal sealed class QualitySuite
         }
     }
 
+    /// <summary>The options of one run: the base, the method's shape, the rate, the budget and the seed.</summary>
+    internal static void Configure(PrefixTuningOptions o, string baseModel, MethodConfig config, double rate, int epochs, int batchSize, int patience,
+        int seed, IProgress<PrefixTuningProgress> progress)
+    {
+        o.BaseModelPath = baseModel;
+        o.Method = config.Method;
+        o.PrefixLength = Math.Max(1, config.PrefixLength);
+        o.PrefixProjection = config.Projection;
+        o.PrefixDepth = config.PrefixDepth;
+        o.GroupByLength = config.GroupByLength;
+        o.Precision = config.Precision;
+        if (o is PrefixTuningTextClassificationOptions text)
+            text.Pooling = config.Pooling;
+        o.LearningRate = rate;
+        o.MaxEpochs = epochs;
+        o.BatchSize = batchSize;
+        o.EarlyStoppingPatience = patience;
+        o.Seed = seed;
+        o.Progress = progress;
+    }
+
     /// <summary>The 1-based epoch of the best metric; the first of equals, as the trainer keeps the first.</summary>
-    private static int BestEpoch(IReadOnlyList<double> curve)
+    internal static int BestEpoch(IReadOnlyList<double> curve)
     {
         int best = 0;
         for (int i = 1; i < curve.Count; i++)
@@ -180,10 +140,10 @@ internal sealed class QualitySuite
 internal static class ParameterCounts
 {
     /// <summary>Trainable scalars (adapter or MLP, head, encoder for full fine-tuning) and all scalars of the model.</summary>
-    public static (long Trainable, long Total) Of(string baseModelFolder, TaskKind kind, int classCount, MethodConfig config)
+    public static (long Trainable, long Total) Of(string baseModelFolder, TaskKind kind, int classCount, MethodConfig config, PoolingMode pooling = PoolingMode.Cls)
     {
         var baseModel = BaseModel.Load(baseModelFolder, TorchSharp.torch.CPU, log: null);
-        var spec = new TaskSpec(kind, classCount, config.Method, Math.Max(1, config.PrefixLength), config.PrefixDepth);
+        var spec = new TaskSpec(kind, classCount, config.Method, Math.Max(1, config.PrefixLength), config.PrefixDepth, pooling);
         using var model = TaskModels.CreateForTraining(baseModel, spec, new AdapterTraining(config.Projection, PrefixHiddenSize: 512, Dropout: 0.1));
         long trainable = model.TrainableParameters().Sum(p => p.numel());
         long adapterAndHead = model.parameters().Sum(p => p.numel());

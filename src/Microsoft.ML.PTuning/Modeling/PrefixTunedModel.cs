@@ -43,6 +43,8 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
     /// <param name="dropout">Dropout of prefix and head; null for the config's (see remarks).</param>
     /// <param name="prefixDepth">PrefixTuning: the prefix goes only into the top k layers (1 to the encoder's layer
     /// count); null puts it in every layer. Ignored by the other methods.</param>
+    /// <param name="pooling">Sequence classification: <see cref="PoolingMode.Cls"/> (Hugging Face's head for the model type)
+    /// or <see cref="PoolingMode.Mean"/> (<see cref="MeanPoolingClassificationHead"/>). Ignored for token classification.</param>
     public PrefixTunedModel(
         TransformerEncoder backbone,
         TaskKind task,
@@ -52,7 +54,8 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
         bool prefixProjection = false,
         int prefixHiddenSize = 512,
         double? dropout = null,
-        int? prefixDepth = null)
+        int? prefixDepth = null,
+        PoolingMode pooling = PoolingMode.Cls)
         : base(nameof(PrefixTunedModel))
     {
         ArgumentNullException.ThrowIfNull(backbone);
@@ -61,6 +64,8 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
             throw new ArgumentOutOfRangeException(nameof(method), method, "Unknown tuning method.");
         if (!Enum.IsDefined(task))
             throw new ArgumentOutOfRangeException(nameof(task), task, "Unknown task kind.");
+        if (task == TaskKind.SequenceClassification && pooling is not (PoolingMode.Cls or PoolingMode.Mean))
+            throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "The pooling must be resolved to Cls or Mean before a model is built.");
         bool usesPrefix = method is TuningMethod.PrefixTuning or TuningMethod.PromptTuning;
         if (usesPrefix && prefixLength < 1)
             throw new ArgumentOutOfRangeException(nameof(prefixLength), prefixLength, $"{method} needs a prefix length of at least 1.");
@@ -94,6 +99,8 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
 
         _head = task == TaskKind.TokenClassification
             ? new TokenClassificationHead(config.HiddenSize, numLabels, headDropout)
+            : pooling == PoolingMode.Mean
+                ? new MeanPoolingClassificationHead(config.HiddenSize, numLabels, headDropout)
             : config.IsRoberta
                 ? new RobertaClassificationHead(config.HiddenSize, numLabels, headDropout)
                 : new BertSequenceClassificationHead(backbone, numLabels, headDropout);
@@ -170,7 +177,7 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
             if (prompt is not null)
                 hidden = hidden.narrow(1, PrefixLength, inputIds.shape[1]);   // the head reads the real tokens; [CLS] is at P
         }
-        return _head.forward(hidden).MoveToOuterDisposeScope();
+        return _head.Classify(hidden, attentionMask).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -209,7 +216,7 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
         using var scope = torch.NewDisposeScope();
         PastKeyValues prefix = _prefixEncoder.forward(hiddenBelow.shape[0]);
         Tensor hidden = _backbone.ForwardAbove(hiddenBelow, attentionMask, prefix);
-        return _head.forward(hidden).MoveToOuterDisposeScope();
+        return _head.Classify(hidden, attentionMask).MoveToOuterDisposeScope();
     }
 
     /// <summary>Exactly the parameters the method trains (pass these to the optimizer).</summary>

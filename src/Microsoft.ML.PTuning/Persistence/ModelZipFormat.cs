@@ -19,7 +19,7 @@ internal static class ModelZipFormat
     /// <summary>The stream of the trained tensors.</summary>
     public const string AdapterStream = "Adapter.safetensors";
 
-    // *** Binary format *** (version 0x00010002)
+    // *** Binary format *** (version 0x00010003; 0x00010002 is read too: it ends before the pooling field and pooled with Cls)
     // int: header byte count H (1 to ModelZipHeader.MaxBytes)
     // H bytes: the header (ModelZipHeader), all lengths and strings as BinaryWriter writes them (UTF-8):
     //   int: task kind (0 = sequence classification, 1 = token classification; TaskKind)
@@ -38,15 +38,20 @@ internal static class ModelZipFormat
     //   long: byte length of stream "Adapter.safetensors"; string: its SHA-256
     //   int: compute precision asked for at training (ComputePrecision; Auto is resolved again by the loading machine)
     //   int: prefix depth, the top layers the prefix covers (0 = every layer; PrefixTuningOptions.PrefixDepth)
+    //   int: pooling of the sequence-classification head (PoolingMode: 1 = Cls, 2 = Mean; 1 for token classification)
     // 32 bytes: SHA-256 of the H header bytes
     // stream "Adapter.safetensors": the trained tensors (prefix folded flat, head; full fine-tuning: the backbone too)
     // A loader checks the header's digest before reading a field, reads every stream with at most its declared length
     // plus one byte, and checks each stream's and each base file's SHA-256 before using it.
+    // The first format version whose header ends with the pooling field.
+    private const uint PoolingVersion = 0x00010003;
+
     private static VersionInfo GetVersionInfo() => new VersionInfo(
         modelSignature: "PTUNEPFX",
         //verWrittenCur: 0x00010001, // Initial
-        verWrittenCur: 0x00010002, // SHA-256 of the header, the adapter and every base file; base identity covers config and tokenizer; compute precision; prefix depth
-        verReadableCur: 0x00010002,
+        //verWrittenCur: 0x00010002, // SHA-256 of the header, the adapter and every base file; base identity covers config and tokenizer; compute precision; prefix depth
+        verWrittenCur: 0x00010003, // pooling (Cls or Mean)
+        verReadableCur: 0x00010003,
         verWeCanReadBack: 0x00010002,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(ModelZipFormat).Assembly.FullName);
@@ -76,6 +81,7 @@ internal static class ModelZipFormat
         {
             Precision = task.Precision,
             PrefixDepth = task.Spec.PrefixDepth,
+            Pooling = task.Spec.Pooling,
         };
         byte[] bytes = header.ToBytes();
         ctx.Writer.Write(bytes.Length);
@@ -100,7 +106,7 @@ internal static class ModelZipFormat
         var adapter = ReadAdapter(new MemoryStream(adapterBytes, writable: false));
         if (header.PrefixDepth > baseModel.Config.NumHiddenLayers)
             throw Corrupt($"a prefix depth of {header.PrefixDepth} layers over a base of {baseModel.Config.NumHiddenLayers}");
-        var spec = new TaskSpec(kind, classCount, method, header.PrefixLength, header.PrefixDepth);
+        var spec = new TaskSpec(kind, classCount, method, header.PrefixLength, header.PrefixDepth, header.Pooling);
         PrefixTunedModel? model = null;
         try
         {
@@ -174,7 +180,7 @@ internal static class ModelZipFormat
                 throw Corrupt("the header ends early");
             if (!SHA256.HashData(bytes).AsSpan().SequenceEqual(digest))
                 throw Corrupt("the header (stream 'Model.key') does not match its SHA-256");
-            return ModelZipHeader.Parse(bytes);
+            return ModelZipHeader.Parse(bytes, hasPooling: ctx.Header.ModelVerWritten >= PoolingVersion);
         }
         catch (EndOfStreamException e)
         {

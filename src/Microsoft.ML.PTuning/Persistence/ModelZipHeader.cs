@@ -31,6 +31,9 @@ internal sealed record ModelZipHeader(
     /// <summary>The top layers the prefix covers (<see cref="PrefixTuningOptions.PrefixDepth"/>), or null for every layer.</summary>
     public int? PrefixDepth { get; init; }
 
+    /// <summary>How the sequence-classification head pools (resolved: Cls or Mean; Cls for token classification).</summary>
+    public PoolingMode Pooling { get; init; } = PoolingMode.Cls;
+
     /// <summary>The most bytes a header may hold (class names and column names included).</summary>
     public const int MaxBytes = 16 << 20;
 
@@ -82,17 +85,20 @@ internal sealed record ModelZipHeader(
             writer.Write(AdapterSha256);
             writer.Write((int)Precision);
             writer.Write(PrefixDepth ?? 0);
+            writer.Write((int)Pooling);
         }
         return memory.ToArray();
     }
 
+    /// <param name="bytes">The header block.</param>
+    /// <param name="hasPooling">Whether the block ends with the pooling field (format 0x00010003 on); older zips pooled with Cls.</param>
     /// <exception cref="FormatException">A field is out of range or malformed, or the bytes end early or run on.</exception>
-    public static ModelZipHeader Parse(byte[] bytes)
+    public static ModelZipHeader Parse(byte[] bytes, bool hasPooling = true)
     {
         using var reader = new BinaryReader(new MemoryStream(bytes, writable: false), Encoding.UTF8);
         try
         {
-            var header = Read(reader);
+            var header = Read(reader, hasPooling);
             if (reader.BaseStream.Position != bytes.Length)
                 throw ModelZipFormat.Corrupt($"the header holds {bytes.Length - reader.BaseStream.Position} bytes after its last field");
             return header;
@@ -108,7 +114,7 @@ internal sealed record ModelZipHeader(
         }
     }
 
-    private static ModelZipHeader Read(BinaryReader reader)
+    private static ModelZipHeader Read(BinaryReader reader, bool hasPooling)
     {
         var kind = (TaskKind)reader.ReadInt32();
         if (kind is not (TaskKind.SequenceClassification or TaskKind.TokenClassification))
@@ -143,11 +149,15 @@ internal sealed record ModelZipHeader(
         int depth = reader.ReadInt32();
         if (depth < 0 || (depth > 0 && method != TuningMethod.PrefixTuning))
             throw ModelZipFormat.Corrupt($"a prefix depth of {depth} for method {method}");
+        var pooling = hasPooling ? (PoolingMode)reader.ReadInt32() : PoolingMode.Cls;
+        if (pooling is not (PoolingMode.Cls or PoolingMode.Mean) || (pooling == PoolingMode.Mean && kind != TaskKind.SequenceClassification))
+            throw ModelZipFormat.Corrupt($"pooling {(int)pooling} for a {kind} task (Cls = 1 or Mean = 2 for sequence classification)");
         return new ModelZipHeader(kind, method, prefixLength, maxTokens, classCount, classNames,
             new TaskColumns(sentence1, sentence2, label, prediction, score), baseFolder, embedded, files, adapterLength, adapterSha)
         {
             Precision = precision,
             PrefixDepth = depth == 0 ? null : depth,
+            Pooling = pooling,
         };
     }
 

@@ -8,7 +8,7 @@ internal static class TaskModels
     /// <summary>A new model to train over the shared backbone; full fine-tuning gets its own copy, since it trains it.</summary>
     public static PrefixTunedModel CreateForTraining(BaseModel baseModel, TaskSpec spec, AdapterTraining adapter) =>
         new(Backbone(baseModel, spec), spec.Kind, spec.ClassCount, spec.Method, spec.PrefixLength,
-            adapter.PrefixProjection, adapter.PrefixHiddenSize, adapter.Dropout, spec.PrefixDepth);
+            adapter.PrefixProjection, adapter.PrefixHiddenSize, adapter.Dropout, spec.PrefixDepth, spec.Pooling);
 
     /// <summary>
     /// A model to load trained state into: the prefix in the flat form it is saved in (training folded any projection),
@@ -16,7 +16,7 @@ internal static class TaskModels
     /// </summary>
     public static PrefixTunedModel CreateForLoading(BaseModel baseModel, TaskSpec spec) =>
         new(Backbone(baseModel, spec), spec.Kind, spec.ClassCount, spec.Method, spec.PrefixLength,
-            prefixProjection: false, dropout: 0, prefixDepth: spec.PrefixDepth);
+            prefixProjection: false, dropout: 0, prefixDepth: spec.PrefixDepth, pooling: spec.Pooling);
 
     private static TransformerEncoder Backbone(BaseModel baseModel, TaskSpec spec) =>
         spec.Method == TuningMethod.FullFineTuning ? baseModel.Encoder.Clone() : baseModel.Encoder;

@@ -23,7 +23,7 @@ internal static class TrainingFingerprint
         Add(hash, baseModel.WeightsSha256);
         Add(hash, baseModel.Config.ToJson());
         Add(hash, baseModel.Precision.ToString());
-        Add(hash, $"{spec.Kind}|{spec.ClassCount}|{spec.Method}|{spec.PrefixLength}|{spec.PrefixDepth}");
+        Add(hash, $"{spec.Kind}|{spec.ClassCount}|{spec.Method}|{spec.PrefixLength}|{spec.PrefixDepth}|{spec.Pooling}");
         Add(hash, string.Create(CultureInfo.InvariantCulture, $"{adapter.PrefixProjection}|{adapter.PrefixHiddenSize}|{adapter.Dropout:R}"));
         Add(hash, string.Create(CultureInfo.InvariantCulture,
             $"{settings.LearningRate:R}|{settings.ProjectionLearningRate:R}|{settings.WeightDecay:R}|{settings.WarmupRatio:R}|{settings.ClipNorm:R}|" +

@@ -49,12 +49,29 @@ internal sealed class TrainingRun : IDisposable
         var baseModel = BaseModel.Load(options.BaseModelPath!, DeviceSelection.Resolve(options.Device), log, options.Precision);
         options.ValidatePrefixDepth(baseModel.Config.NumHiddenLayers);
         var spec = new TaskSpec(kind, classCount, options.Method, options.PrefixLength,
-            options.Method == TuningMethod.PrefixTuning ? options.PrefixDepth : null);
+            options.Method == TuningMethod.PrefixTuning ? options.PrefixDepth : null, PoolingOf(options, baseModel.Folder, log));
         var adapter = new AdapterTraining(options.PrefixProjection, options.PrefixHiddenSize, options.HiddenDropout);
         var session = TrainingSession.Start(baseModel, spec, adapter, SettingsOf(options, env), baseModel.Config.MaxTokens(options.MaxSequenceLength, spec.PositionsUsed),
             train, validation, metric, classNames, ReportTo(options.Progress, log), log, options.CancellationToken,
             options.CheckpointFolder, options.CheckpointInterval);
         return new TrainingRun(session, spec, columns, classNames, options.EmbedBaseModel, options.Precision);
+    }
+
+    /// <summary>
+    /// The pooling a text-classification head uses: as set, or for <see cref="PoolingMode.Auto"/> what the base folder's
+    /// sentence-transformers pooling module says (<see cref="PoolingMode.Cls"/> without one). Token classification has none.
+    /// </summary>
+    public static PoolingMode PoolingOf(PrefixTuningOptions options, string baseFolder, Action<string>? log)
+    {
+        if (options is not PrefixTuningTextClassificationOptions text)
+            return PoolingMode.Cls;
+        if (text.Pooling != PoolingMode.Auto)
+            return text.Pooling;
+        PoolingMode? declared = Checkpoints.SentenceTransformersPooling.Read(baseFolder);
+        log?.Invoke(declared is PoolingMode found
+            ? $"Pooling: {found} (Auto: the base folder's sentence-transformers pooling module)."
+            : "Pooling: Cls (Auto: the base folder has no sentence-transformers pooling module).");
+        return declared ?? PoolingMode.Cls;
     }
 
     /// <summary>The task the options train.</summary>

@@ -22,7 +22,7 @@ public class LayerDependencyTests
     /// <summary>Each layer and the layers it may use besides itself; anything else is a violation.</summary>
     private static readonly Dictionary<string, string[]> MayUse = new()
     {
-        // The enums every stage speaks (TuningMethod, TaskKind, ComputePrecision): shared words, so they depend on nothing.
+        // The enums every stage speaks (TuningMethod, TaskKind, ComputePrecision, PoolingMode): shared words, so they depend on nothing.
         [Vocabulary] = [],
         // The runtime reads the access-check attribute; no code of the library is behind it.
         ["Properties"] = [],
@@ -57,7 +57,7 @@ public class LayerDependencyTests
     /// <summary>The folder is the layer; root files split into the vocabulary, the catalogs and the contracts.</summary>
     private static string LayerOf(string file) =>
         file.Contains('/') ? file[..file.IndexOf('/')]
-        : file is "TuningMethod.cs" or "TaskKind.cs" or "ComputePrecision.cs" ? Vocabulary
+        : file is "TuningMethod.cs" or "TaskKind.cs" or "ComputePrecision.cs" or "PoolingMode.cs" ? Vocabulary
         : file.EndsWith("Catalog.cs", StringComparison.Ordinal) || file.EndsWith("CatalogExtensions.cs", StringComparison.Ordinal) ? Catalog
         : Contracts;
 

@@ -236,4 +236,17 @@ public class OnnxEncoderImportTests
         var e = Assert.Throws<InvalidDataException>(() => ImportToNewFolder(BuildTinyEncoder().Model.ToBytes(), "{\"hello\": 0}"));
         Assert.Contains("[CLS]", e.Message);
     }
+
+    [Fact]
+    public void AnUnrecognisedExportRecordsNoPoolingUnlessToldOne()
+    {
+        byte[] model = BuildTinyEncoder().Model.ToBytes();
+        Assert.Null(SentenceTransformersPooling.Read(ImportToNewFolder(model, TinyVocabulary)));
+        foreach (PoolingMode mode in new[] { PoolingMode.Cls, PoolingMode.Mean })
+        {
+            string folder = Path.Combine(TestPaths.NewTempFolder("onnx-pooling"), "hf");
+            OnnxEncoderImport.ToHuggingFaceFolder(new MemoryStream(model), new MemoryStream(System.Text.Encoding.UTF8.GetBytes(TinyVocabulary)), folder, mode);
+            Assert.Equal(mode, SentenceTransformersPooling.Read(folder));
+        }
+    }
 }

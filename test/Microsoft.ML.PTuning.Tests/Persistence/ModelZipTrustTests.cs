@@ -273,9 +273,27 @@ public sealed class ModelZipTrustTests(TrainedModels models) : IDisposable
         var older = Assert.IsType<FormatException>(LoadError(Write(zip.WithVersion(0x00010001, 0x00010001), "older.zip")));
         Assert.Contains("format version 0x00010001, older than this library reads", older.Message);
         Assert.Contains("Retrain", older.Message);
-        var newer = Assert.IsType<FormatException>(LoadError(Write(zip.WithVersion(0x00010003, 0x00010003), "newer.zip")));
-        Assert.Contains("format version 0x00010003, newer than this library reads", newer.Message);
+        var newer = Assert.IsType<FormatException>(LoadError(Write(zip.WithVersion(0x00010004, 0x00010004), "newer.zip")));
+        Assert.Contains("format version 0x00010004, newer than this library reads", newer.Message);
         Assert.Contains("update Microsoft.ML.PTuning", newer.Message);
+    }
+
+    [Fact]
+    public void AZipOfTheFormatBeforePoolingLoadsWithClsPooling()
+    {
+        // Version 0x00010002 wrote the same header without its last field, the pooling; every model then pooled with Cls.
+        var zip = new ZipVariants(_folders.SaveZip(models.Context, models.Text, models.TextData, "current.zip"));
+        Assert.Equal(PoolingMode.Cls, zip.Header.Pooling);
+        byte[] withoutPooling = zip.Header.ToBytes()[..^sizeof(int)];
+        string shortened = Write(zip.WithHeaderBytes(withoutPooling), "shortened.zip");
+        string previous = Write(new ZipVariants(shortened).WithVersion(0x00010002, 0x00010002), "v0x00010002.zip");
+
+        ITransformer loaded = new MLContext(seed: 3).Model.Load(previous, out _);
+
+        Assert.Equal(PoolingMode.Cls, TinyData.PrefixTuningOf(loaded).Trained.Spec.Pooling);
+        Assert.Equal(0f, TinyData.MaxDifference(TinyData.Scores(models.Text.Transform(models.TextData)), TinyData.Scores(loaded.Transform(models.TextData))));
+        // The current version must hold the field: the same shortened header under it ends early.
+        Assert.IsType<FormatException>(LoadError(shortened));
     }
 
     private static string Sha256Of(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));

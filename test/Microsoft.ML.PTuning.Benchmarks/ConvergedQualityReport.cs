@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Text;
+
+namespace Microsoft.ML.PTuning.Benchmarks;
+
+/// <summary>
+/// quality.md of the converged profile, rebuilt from every finished run: per dataset one row per configuration at the
+/// learning rate its search chose on validation (test metric over the seeds where a row has several), the searches, the
+/// library's defaults, the published anchors, and the plots.
+/// </summary>
+internal static class ConvergedQualityReport
+{
+    /// <summary>Published reference points (test sets, full data), with where they come from.</summary>
+    private static readonly Dictionary<string, string> Anchors = new(StringComparer.Ordinal)
+    {
+        ["banking77"] = "BERT-large fine-tuned: 93.66 % accuracy (Casanueva et al. 2020); all-MiniLM-L6-v2 frozen mean-pooled embeddings + logistic regression: 80.0 % (MTEB, few examples per class)",
+        ["wnut17"] = "bert-large-cased fine-tuned: 47.44 entity F1 (Hugging Face token-classification example)",
+    };
+
+    /// <summary>The chosen run of each configuration at the first seed, and every seed's run at that rate.</summary>
+    public static IReadOnlyList<(TrialRecord Chosen, IReadOnlyList<TrialRecord> Seeds, IReadOnlyList<TrialRecord> Search)> Rows(
+        IEnumerable<TrialRecord> records, string dataset)
+    {
+        var ofSet = records.Where(r => r.Dataset == dataset).ToList();
+        int firstSeed = ofSet.Count == 0 ? 1 : ofSet.Min(r => r.Seed);
+        return ofSet.Where(r => r.Seed == firstSeed).GroupBy(r => r.Label).Select(g =>
+        {
+            var chosen = g.MaxBy(r => r.ValidationMetric)!;
+            var seeds = ofSet.Where(r => r.Label == g.Key && r.LearningRate == chosen.LearningRate).OrderBy(r => r.Seed).ToList();
+            return (chosen, (IReadOnlyList<TrialRecord>)seeds, (IReadOnlyList<TrialRecord>)g.OrderBy(r => r.LearningRate).ToList());
+        }).ToList();
+    }
+
+    public static IReadOnlyList<string> Plots(string folder, IReadOnlyList<TrialRecord> records)
+    {
+        var chosen = records.Select(r => r.Dataset).Distinct()
+            .SelectMany(d => Rows(records, d).Where(row => row.Chosen.ValidationCurve.Count > 0).Select(row => ToQualityRecord(row.Chosen, row.Search)))
+            .ToList();
+        return chosen.Count == 0 ? Array.Empty<string>() : QualityPlots.Write(folder, chosen);
+    }
+
+    public static void WriteMarkdown(string path, ConvergedProfile profile, BenchmarkArguments args, IReadOnlyList<string> descriptions,
+        IReadOnlyList<TrialRecord> records, IReadOnlyList<string> plots, string baseModel)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# Quality benchmark (converged)").AppendLine();
+        if (args.Quick)
+            md.AppendLine("**Quick profile**: subsampled data, 2 epochs, one learning rate per method — a smoke run, not the published numbers.").AppendLine();
+        md.AppendLine($"- Command: `dotnet run -c Release --project test/Microsoft.ML.PTuning.Benchmarks -- quality{(args.Quick ? " --quick" : "")}` " +
+            "(resumable: it skips the runs already in trials.jsonl)");
+        md.AppendLine($"- Machine: {Report.Machine()}");
+        md.AppendLine($"- Base model: `{baseModel}`");
+        md.AppendLine($"- {char.ToUpperInvariant(profile.Describe()[0])}{profile.Describe()[1..]}");
+        foreach (string d in descriptions)
+            md.AppendLine($"- {d}");
+        md.AppendLine($"- Runs: {records.Count}; training {Report.F(records.Sum(r => r.TrainSeconds) / 3600, "F1")} h wall, " +
+            $"{Report.F(records.Sum(r => r.TrainCpuSeconds) / 3600, "F1")} h CPU; load average at the end of runs " +
+            $"{Report.F(records.Select(r => double.TryParse(r.LoadAverage, CultureInfo.InvariantCulture, out double l) ? l : 0).DefaultIfEmpty().Min(), "F1")}–" +
+            $"{Report.F(records.Select(r => double.TryParse(r.LoadAverage, CultureInfo.InvariantCulture, out double l) ? l : 0).DefaultIfEmpty().Max(), "F1")} " +
+            "(wall times stretch with the load; CPU seconds much less).");
+        md.AppendLine("- Selection: each configuration's learning rate is the one with the best validation metric at seed 1; its test metric is at " +
+            "the best validation epoch (the estimator restores it). Where a row ran at several seeds (same rate), test is the mean [min, max]. " +
+            "A chosen rate marked *edge* sat at the end of the grid its search reached. The Defaults row trains as a user who sets only the " +
+            "base model and the columns: no validation set, hence no early stopping and no best-epoch restore.");
+        md.AppendLine();
+        foreach (string dataset in records.Select(r => r.Dataset).Distinct())
+        {
+            var rows = Rows(records, dataset);
+            string metric = records.First(r => r.Dataset == dataset).MetricName;
+            md.AppendLine($"## {dataset} (test {metric})").AppendLine();
+            if (Anchors.TryGetValue(dataset, out string? anchor))
+                md.AppendLine($"Published anchors: {anchor}.").AppendLine();
+            md.Append(Report.Table(
+                new[] { "configuration", "pooling", "learning rate", $"validation {metric} per lr", "best epoch / run", $"test {metric}", "macro-F1",
+                    "trainable params", "% of total", "train s (wall / CPU)", "peak RSS MB", "zip bytes" },
+                rows.OrderByDescending(r => r.Chosen.ValidationMetric).Select(row =>
+                {
+                    var r = row.Chosen;
+                    bool edge = row.Search.Count > 1 && (r.LearningRate == row.Search[0].LearningRate || r.LearningRate == row.Search[^1].LearningRate);
+                    return new[]
+                    {
+                        r.Label,
+                        r.Pooling,
+                        Report.F(r.LearningRate, "G3") + (r.ProjectionLearningRate is double p ? $" (MLP {Report.F(p, "G3")})" : "") + (edge ? " *edge*" : ""),
+                        string.Join(" / ", row.Search.Select(s => $"{Report.F(s.LearningRate, "G3")}: {Report.F(s.ValidationMetric, "F3")}")),
+                        $"{r.BestEpoch} / {r.EpochsRun}",
+                        Seeded(row.Seeds.Select(s => s.TestMetric).ToList()),
+                        r.TestMacroF1 is double m ? Report.F(m, "F4") : "",
+                        r.TrainableParameters.ToString("N0", CultureInfo.InvariantCulture),
+                        Report.F(100.0 * r.TrainableParameters / r.TotalParameters, "F2"),
+                        $"{Report.F(r.TrainSeconds, "F0")} / {Report.F(r.TrainCpuSeconds, "F0")}",
+                        Report.F(r.PeakRssMb, "F0"),
+                        r.ZipBytes.ToString("N0", CultureInfo.InvariantCulture),
+                    };
+                })));
+            md.AppendLine();
+            foreach (string plot in plots.Where(p => p.Contains(dataset, StringComparison.Ordinal)))
+                md.AppendLine($"![{Path.GetFileNameWithoutExtension(plot)}]({plot})").AppendLine();
+        }
+        File.WriteAllText(path, md.ToString());
+    }
+
+    // One value, or mean [min, max] over seeds.
+    private static string Seeded(IReadOnlyList<double> values) => values.Count == 1
+        ? Report.F(values[0], "F4")
+        : $"{Report.F(values.Average(), "F4")} [{Report.F(values.Min(), "F4")}, {Report.F(values.Max(), "F4")}] ({values.Count} seeds)";
+
+    private static QualityRecord ToQualityRecord(TrialRecord r, IReadOnlyList<TrialRecord> search) => new(
+        r.Dataset, r.Method, r.PrefixLength, r.Projection, r.LearningRate, r.TestMetric, r.TestMacroF1, r.BestEpoch, r.TrainSeconds,
+        r.TrainableParameters, r.TotalParameters, r.PeakRssMb, r.ZipBytes, r.Label, r.MetricName, r.ValidationMetric, r.ValidationCurve,
+        r.StartRssMb, search.Select(s => new SearchPoint(s.LearningRate, s.ValidationMetric, s.BestEpoch, s.EpochsRun, s.TrainSeconds, s.PeakRssMb,
+            s.ProjectionLearningRate)).ToList());
+}

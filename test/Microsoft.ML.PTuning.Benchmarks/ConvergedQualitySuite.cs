@@ -1,0 +1,307 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Microsoft.ML.PTuning.Benchmarks;
+
+/// <summary>
+/// The converged quality profile (issue 15): every method trained on the whole training split to early stopping on
+/// validation, with a learning-rate search per method that widens while its winner sits at an edge of the grid, P-Tuning
+/// v2 over prefix lengths, with and without the projection, Cls against Mean pooling, the headline rows over three seeds,
+/// and the library's defaults as a user gets them. Every run is appended to <c>trials.jsonl</c> when it ends and skipped
+/// when the suite starts again, and each run checkpoints its training, so the suite resumes after a stop at the step it
+/// reached; the reports are rewritten from all the runs after each one.
+/// </summary>
+internal sealed class ConvergedQualitySuite
+{
+    private readonly BenchmarkArguments _args;
+    private readonly string _baseModel;
+    private readonly ConvergedProfile _profile;
+    private readonly TrialStore _store;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly List<string> _descriptions = new();
+    private int _ran;
+
+    public ConvergedQualitySuite(BenchmarkArguments args, string baseModel)
+    {
+        _args = args;
+        _baseModel = baseModel;
+        _profile = args.Quick ? ConvergedProfile.Quick : ConvergedProfile.Full;
+        _store = new TrialStore(Path.Combine(args.OutputFolder, "trials.jsonl"));
+    }
+
+    public void Run()
+    {
+        Log.Line($"Quality suite, {_profile.Describe()}");
+        Log.Line($"{_store.Records.Count} runs already in {_store.Path}; they are skipped.");
+        if (_args.Quick)
+            Log.Line("QUICK PROFILE: subsampled data, 2 epochs, one learning rate per method. A smoke run, not the published numbers.");
+        var mlContext = new MLContext(seed: Datasets.Seed);
+        var banking = Banking77Dataset.Load(mlContext, _args.DataFolder, _profile.Data);
+        var wnut = Wnut17Dataset.Load(mlContext, _args.DataFolder, _profile.Data);
+        _descriptions.Add(banking.Description);
+        _descriptions.Add(wnut.Description);
+        Log.Line(banking.Description);
+        Log.Line(wnut.Description);
+        var plans = new[] { new DatasetPlan(this, banking), new DatasetPlan(this, wnut) };
+
+        // Most telling first, so a run cut short has the headline: each method's search at its base shape on both sets,
+        // then the prefix lengths, the seeds of the headline rows, the projection, prompt tuning, the pooling rows, the defaults.
+        foreach (var plan in plans)
+        {
+            plan.Search(plan.BasePrefix);
+            plan.Search(new MethodConfig(TuningMethod.FullFineTuning, 0, false));
+            plan.Search(new MethodConfig(TuningMethod.LinearProbe, 0, false));
+        }
+        foreach (var plan in plans)
+        {
+            double rate = plan.Best(plan.BasePrefix).LearningRate;
+            foreach (int length in _profile.PrefixLengths.Where(p => p != _profile.BasePrefixLength))
+                plan.Trial(plan.BasePrefix with { PrefixLength = length }, rate);
+        }
+        foreach (var plan in plans)
+            plan.Seeds();
+        foreach (var plan in plans)
+        {
+            var best = plan.BestPrefixRun();
+            plan.Trial(plan.ConfigOf(best) with { Projection = true }, best.LearningRate);
+            plan.Search(new MethodConfig(TuningMethod.PromptTuning, _profile.PromptLength, false));
+        }
+        foreach (var plan in plans.Where(p => p.Dataset.Kind == TaskKind.SequenceClassification))
+        {
+            // The base declares its pooling (the MiniLM import: Mean); the other pooling for the best prefix and the probe.
+            var best = plan.BestPrefixRun();
+            var other = Enum.Parse<PoolingMode>(best.Pooling) == PoolingMode.Mean ? PoolingMode.Cls : PoolingMode.Mean;
+            plan.Trial(plan.ConfigOf(best) with { Pooling = other }, best.LearningRate);
+            plan.Search(new MethodConfig(TuningMethod.LinearProbe, 0, false, Pooling: other));
+        }
+        foreach (var plan in plans)
+            plan.Defaults();
+
+        WriteReports();
+        Log.Line($"Quality suite ({_profile.Name} profile): {_ran} runs this time, {_store.Records.Count} in all, {_clock.Elapsed:hh\\:mm\\:ss}; reports in {_args.OutputFolder}.");
+    }
+
+    private void WriteReports()
+    {
+        var records = _store.Records;
+        Report.WriteJson(Path.Combine(_args.OutputFolder, "quality.json"), records);
+        var plots = ConvergedQualityReport.Plots(_args.OutputFolder, records);
+        ConvergedQualityReport.WriteMarkdown(Path.Combine(_args.OutputFolder, "quality.md"), _profile, _args, _descriptions, records, plots, _baseModel);
+    }
+
+    /// <summary>The runs of one dataset: each run once (from the store when it is there), the searches and the selections.</summary>
+    private sealed class DatasetPlan
+    {
+        private readonly ConvergedQualitySuite _suite;
+
+        public DatasetPlan(ConvergedQualitySuite suite, QualityDataset dataset)
+        {
+            _suite = suite;
+            Dataset = dataset;
+        }
+
+        public QualityDataset Dataset { get; }
+
+        private ConvergedProfile Profile => _suite._profile;
+
+        public MethodConfig BasePrefix => new(TuningMethod.PrefixTuning, Profile.BasePrefixLength, false);
+
+        private int Epochs => Dataset.Kind == TaskKind.SequenceClassification ? Profile.Data.BankingEpochs : Profile.Data.WnutEpochs;
+
+        /// <summary>
+        /// Runs <paramref name="config"/> over the profile's grid for its method, then while the best rate is the grid's
+        /// lowest or highest (and the extensions allow) one more rate beyond it, a grid step away.
+        /// </summary>
+        public void Search(MethodConfig config)
+        {
+            var rates = Profile.Data.LearningRates[config.Method].OrderBy(r => r).ToList();
+            foreach (double rate in rates)
+                Trial(config, rate);
+            for (int extension = 0; extension < Profile.MaxExtensions && rates.Count > 1; extension++)
+            {
+                double best = Best(config).LearningRate;
+                double next;
+                if (best == rates[0])
+                    next = rates[0] * rates[0] / rates[1];
+                else if (best == rates[^1])
+                    next = rates[^1] * rates[^1] / rates[^2];
+                else
+                    break;
+                next = double.Parse(next.ToString("G2", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+                if (next > 1 || rates.Contains(next))
+                    break;
+                Log.Line($"  {Dataset.Name} {config.Label}: the best rate {Report.F(best, "G3")} is at the grid's edge; adding {Report.F(next, "G3")}.");
+                rates.Add(next);
+                rates.Sort();
+                Trial(config, next);
+            }
+        }
+
+        /// <summary>The best run of <paramref name="config"/> at the first seed, by validation metric.</summary>
+        public TrialRecord Best(MethodConfig config) =>
+            Runs(config, Profile.Seeds[0]).MaxBy(r => r.ValidationMetric)
+            ?? throw new InvalidOperationException($"{Dataset.Name} {config.Label} has no runs.");
+
+        /// <summary>The best prefix-tuning run at the first seed without projection, over every prefix length and pooling.</summary>
+        public TrialRecord BestPrefixRun() =>
+            _suite._store.Records.Where(r => r.Dataset == Dataset.Name && r.Method == nameof(TuningMethod.PrefixTuning) && !r.Projection
+                && r.Seed == Profile.Seeds[0] && !r.Label.StartsWith(DefaultsLabel, StringComparison.Ordinal)).MaxBy(r => r.ValidationMetric)
+            ?? throw new InvalidOperationException($"{Dataset.Name} has no prefix-tuning runs.");
+
+        public MethodConfig ConfigOf(TrialRecord run) =>
+            new(Enum.Parse<TuningMethod>(run.Method), run.PrefixLength, run.Projection, Pooling: Enum.Parse<PoolingMode>(run.PoolingAsked));
+
+        /// <summary>The headline rows (best PT2, full fine-tuning, linear probe) again at the other seeds.</summary>
+        public void Seeds()
+        {
+            var headline = new List<(MethodConfig Config, double Rate)>
+            {
+                (ConfigOf(BestPrefixRun()), BestPrefixRun().LearningRate),
+            };
+            foreach (var method in new[] { TuningMethod.FullFineTuning, TuningMethod.LinearProbe })
+            {
+                var config = new MethodConfig(method, 0, false);
+                headline.Add((config, Best(config).LearningRate));
+            }
+            foreach (int seed in Profile.Seeds.Skip(1))
+            {
+                foreach (var (config, rate) in headline)
+                    Trial(config, rate, seed);
+            }
+        }
+
+        /// <summary>
+        /// The library's defaults as a user who sets only the base model and the columns gets them: no validation set (so
+        /// no early stopping), the default method, prefix length, rate, epochs and pooling.
+        /// </summary>
+        public void Defaults()
+        {
+            PrefixTuningOptions defaults = Dataset.Kind == TaskKind.SequenceClassification
+                ? new PrefixTuningTextClassificationOptions()
+                : new PrefixTuningTokenClassificationOptions();
+            string pooling = defaults is PrefixTuningTextClassificationOptions text ? $" pooling {text.Pooling}" : "";
+            string label = $"{DefaultsLabel} ({defaults.Method} P={defaults.PrefixLength} lr {Report.F(defaults.EffectiveLearningRate, "G3")} " +
+                $"{defaults.MaxEpochs} epochs batch {defaults.BatchSize}{pooling})";
+            Run(label, new MethodConfig(defaults.Method, defaults.PrefixLength, defaults.PrefixProjection), defaults.EffectiveLearningRate, Profile.Seeds[0],
+                o =>
+                {
+                    o.BaseModelPath = _suite._baseModel;
+                    o.ValidationSet = null;
+                    o.Seed = Profile.Seeds[0];
+                });
+        }
+
+        public const string DefaultsLabel = "Defaults";
+
+        private IEnumerable<TrialRecord> Runs(MethodConfig config, int seed) =>
+            _suite._store.Records.Where(r => r.Dataset == Dataset.Name && r.Label == config.Label && r.Seed == seed);
+
+        public TrialRecord Trial(MethodConfig config, double rate, int? seed = null)
+        {
+            int s = seed ?? Profile.Seeds[0];
+            return Run(config.Label, config, rate, s, o =>
+            {
+                QualitySuite.Configure(o, _suite._baseModel, config, rate, Epochs, Profile.Data.BatchSize, Profile.Data.Patience, s, NoProgress.Instance);
+            });
+        }
+
+        // One run, or its record when the store has it. The options are configured first, then hashed into the run's id,
+        // so a run is redone exactly when something that shapes it changes (a library default included).
+        private TrialRecord Run(string label, MethodConfig config, double rate, int seed, Action<PrefixTuningOptions> configure)
+        {
+            string id = Id(label, config, rate, seed, configure);
+            if (_suite._store.Find(id) is TrialRecord done)
+                return done;
+
+            string runLabel = $"{Dataset.Name} {label} lr {Report.F(rate, "G3")} seed {seed}";
+            Log.Line($"  {runLabel}: training (run {_suite._store.Records.Count + 1}, {_suite._clock.Elapsed:hh\\:mm\\:ss} into this session)");
+            var recorder = new EpochRecorder(runLabel);
+            string checkpoints = Path.Combine(_suite._args.OutputFolder, "checkpoints", id[..16]);
+            var process = Process.GetCurrentProcess();
+            TimeSpan cpuBefore = process.TotalProcessorTime;
+            var wall = Stopwatch.StartNew();
+            PrefixTuningTransformer model;
+            double peak, start;
+            double? projectionRate = null;
+            int maxEpochs = 0, patience = 0;
+            PoolingMode pooling;
+            using (var memory = MemorySampler.Start())
+            {
+                model = Dataset.Fit(o =>
+                {
+                    configure(o);
+                    o.Progress = recorder;
+                    o.CheckpointFolder = checkpoints;
+                    if (o.PrefixProjection)
+                        projectionRate = o.EffectiveProjectionLearningRate;
+                    maxEpochs = o.MaxEpochs;
+                    patience = o.ValidationSet == null ? 0 : o.EarlyStoppingPatience;
+                });
+                peak = memory.PeakMb;
+                start = memory.StartMb;
+            }
+            double seconds = wall.Elapsed.TotalSeconds;
+            process.Refresh();
+            double cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
+            try
+            {
+                pooling = model.Trained.Spec.Pooling;
+                var curve = recorder.ValidationMetrics.ToArray();
+                int bestEpoch = curve.Length > 0 ? QualitySuite.BestEpoch(curve) : recorder.EpochExamplesPerSecond.Count;
+                var (metric, macroF1) = Dataset.Evaluate(model);
+                string zip = Path.Combine(Path.GetTempPath(), $"ptuning-bench-{Guid.NewGuid():N}.zip");
+                long zipBytes;
+                try
+                {
+                    zipBytes = Dataset.ZipBytes(model, zip);
+                }
+                finally
+                {
+                    File.Delete(zip);
+                }
+                var (trainable, total) = ParameterCounts.Of(_suite._baseModel, Dataset.Kind, Dataset.ClassCount, config, pooling);
+                var record = new TrialRecord(id, Dataset.Name, label, config.Method.ToString(), config.ReportedLength, config.Projection,
+                    Dataset.Kind == TaskKind.SequenceClassification ? pooling.ToString() : "", config.Pooling.ToString(), rate, projectionRate, seed, maxEpochs, patience,
+                    Dataset.MetricName, curve, curve.Length > 0 ? curve[bestEpoch - 1] : double.NaN, bestEpoch, recorder.EpochExamplesPerSecond.Count,
+                    metric, macroF1, seconds, cpu, peak, start, zipBytes, trainable, total, Report.LoadAverage(), DateTime.UtcNow);
+                _suite._store.Add(record);
+                _suite._ran++;
+                Log.Line($"  {runLabel}: validation {Dataset.MetricName} {record.ValidationMetric:F4} at epoch {bestEpoch} of {record.EpochsRun}; " +
+                    $"test {metric:F4}; {seconds:F0} s wall, {cpu:F0} s CPU, peak RSS {peak:F0} MB");
+                if (Directory.Exists(checkpoints))
+                    Directory.Delete(checkpoints, recursive: true);
+                _suite.WriteReports();
+                return record;
+            }
+            finally
+            {
+                model.Dispose();
+            }
+        }
+
+        private string Id(string label, MethodConfig config, double rate, int seed, Action<PrefixTuningOptions> configure)
+        {
+            PrefixTuningOptions probe = Dataset.Kind == TaskKind.SequenceClassification
+                ? new PrefixTuningTextClassificationOptions()
+                : new PrefixTuningTokenClassificationOptions();
+            configure(probe);
+            string pooling = probe is PrefixTuningTextClassificationOptions text ? text.Pooling.ToString() : "";
+            string shape = string.Create(CultureInfo.InvariantCulture,
+                $"{Dataset.Description}|{label}|{config}|{probe.Method}|{probe.PrefixLength}|{probe.PrefixProjection}|{probe.EffectiveLearningRate:R}|" +
+                $"{probe.EffectiveProjectionLearningRate:R}|{probe.MaxEpochs}|{probe.EarlyStoppingPatience}|{probe.BatchSize}|{probe.WeightDecay:R}|" +
+                $"{probe.WarmupRatio:R}|{probe.HiddenDropout:R}|{probe.Precision}|{probe.GroupByLength}|{pooling}|{seed}|{_suite._baseModel}");
+            return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(shape)));
+        }
+    }
+
+    private sealed class NoProgress : IProgress<PrefixTuningProgress>
+    {
+        public static readonly NoProgress Instance = new();
+
+        public void Report(PrefixTuningProgress value)
+        {
+        }
+    }
+}
