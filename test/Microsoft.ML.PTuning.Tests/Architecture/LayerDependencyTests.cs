@@ -66,18 +66,34 @@ public class LayerDependencyTests
     {
         var layerOf = new Dictionary<string, string>();
         var unmapped = new SortedSet<string>(StringComparer.Ordinal);
+        void Map(string fullName, string layer)
+        {
+            if (!layerOf.TryAdd(fullName, layer) && layerOf[fullName] != layer)
+            {
+                unmapped.Add($"{fullName} is declared in two layers ({layerOf[fullName]}, {layer})");
+            }
+        }
+
         foreach (Declaration declaration in Declarations())
         {
-            string layer = LayerOf(declaration.File);
-            if (!layerOf.TryAdd(declaration.FullName, layer) && layerOf[declaration.FullName] != layer)
+            Map(declaration.FullName, LayerOf(declaration.File));
+        }
+
+        using ModuleDefinition library = ModuleDefinition.ReadModule(typeof(TuningMethod).Assembly.Location);
+        foreach ((string file, string? generatedNamespace) in ProtoFiles())
+        {
+            if (generatedNamespace is null)
             {
-                unmapped.Add($"{declaration.FullName} is declared in two layers ({layerOf[declaration.FullName]}, {layer})");
+                unmapped.Add($"{file} sets no csharp_namespace option, so the types protoc generates from it cannot be mapped to its folder");
+                continue;
             }
+
+            // The namespace is the .proto's alone: a hand-written type in it from another folder is declared in two layers.
+            library.Types.Where(t => t.Namespace == generatedNamespace).ToList().ForEach(t => Map(t.FullName, LayerOf(file)));
         }
 
         unmapped.UnionWith(layerOf.Values.Distinct().Where(l => !MayUse.ContainsKey(l)).Select(l => $"layer {l} has no rule in the table"));
         var violations = new SortedSet<string>(StringComparer.Ordinal);
-        using ModuleDefinition library = ModuleDefinition.ReadModule(typeof(TuningMethod).Assembly.Location);
         foreach (TypeDefinition type in library.Types)
         {
             if (!layerOf.TryGetValue(type.FullName, out string? from))
@@ -134,11 +150,26 @@ public class LayerDependencyTests
         RegexOptions.Multiline);
 
     /// <summary>The library's .cs files, relative to its folder with '/' separators; build outputs excluded.</summary>
-    private static IEnumerable<string> SourceFiles() =>
-        Directory.EnumerateFiles(TestPaths.LibrarySourceFolder, "*.cs", SearchOption.AllDirectories)
+    private static IEnumerable<string> SourceFiles() => LibraryFiles("*.cs");
+
+    private static IEnumerable<string> LibraryFiles(string pattern) =>
+        Directory.EnumerateFiles(TestPaths.LibrarySourceFolder, pattern, SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(TestPaths.LibrarySourceFolder, f).Replace('\\', '/'))
             .Where(f => !f.StartsWith("bin/", StringComparison.Ordinal) && !f.StartsWith("obj/", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal);
+
+    private static readonly Regex CSharpNamespaceOption = new(@"^option\s+csharp_namespace\s*=\s*""(?<name>[\w.]+)""\s*;", RegexOptions.Multiline);
+
+    /// <summary>
+    /// The library's .proto files and the namespace each one's csharp_namespace option gives the C# classes protoc
+    /// generates from it at build time. Those classes are written to obj/, where no scanned source file declares them,
+    /// so the .proto is their source file: they belong to its folder's layer (Checkpoints/Onnx/onnx_import.proto: the
+    /// ONNX importer's messages are Checkpoints types).
+    /// </summary>
+    private static IEnumerable<(string File, string? Namespace)> ProtoFiles() =>
+        LibraryFiles("*.proto").Select(f => (f, CSharpNamespaceOption.Match(File.ReadAllText(Path.Combine(TestPaths.LibrarySourceFolder, f))) is { Success: true } m
+            ? m.Groups["name"].Value
+            : null));
 
     /// <summary>
     /// The top-level types each file declares, named as in IL (Namespace.Name`arity). Top-level means least indented:

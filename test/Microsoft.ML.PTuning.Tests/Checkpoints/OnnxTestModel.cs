@@ -93,7 +93,7 @@ internal sealed class OnnxTestModel
         o.WriteInt32(type);
     });
 
-    private OnnxTestModel Initializer(string name, long[] dims, int dataType, Action<CodedOutputStream> data)
+    public OnnxTestModel Initializer(string name, long[] dims, int dataType, Action<CodedOutputStream> data)
     {
         _initializers.Add(Message(o =>
         {
@@ -120,19 +120,19 @@ internal sealed class OnnxTestModel
         Bytes(o, 2, Message(t => Bytes(t, 1, Message(tensor => { tensor.WriteTag(1, WireFormat.WireType.Varint); tensor.WriteInt32(1); }))));
     });
 
-    private static void String(CodedOutputStream o, int field, string value)
+    public static void String(CodedOutputStream o, int field, string value)
     {
         o.WriteTag(field, WireFormat.WireType.LengthDelimited);
         o.WriteString(value);
     }
 
-    private static void Bytes(CodedOutputStream o, int field, byte[] payload)
+    public static void Bytes(CodedOutputStream o, int field, byte[] payload)
     {
         o.WriteTag(field, WireFormat.WireType.LengthDelimited);
         o.WriteBytes(ByteString.CopyFrom(payload));
     }
 
-    private static byte[] Message(Action<CodedOutputStream> write)
+    public static byte[] Message(Action<CodedOutputStream> write)
     {
         using var buffer = new MemoryStream();
         using (var output = new CodedOutputStream(buffer, leaveOpen: true))

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using OnnxDataType = Microsoft.ML.PTuning.Checkpoints.Onnx.TensorProto.Types.DataType;
 
 namespace Microsoft.ML.PTuning.Checkpoints;
 

@@ -1,3 +1,5 @@
+using OnnxDataType = Microsoft.ML.PTuning.Checkpoints.Onnx.TensorProto.Types.DataType;
+
 namespace Microsoft.ML.PTuning.Checkpoints;
 
 /// <summary>
@@ -11,10 +13,10 @@ internal static class OnnxTensorSize
     /// <summary>Bytes per element of the fixed-width types, or null for types this reader does not size (strings).</summary>
     public static int? ElementSize(OnnxDataType type) => type switch
     {
-        OnnxDataType.Float or OnnxDataType.Int32 or OnnxDataType.UInt32 => 4,
-        OnnxDataType.Double or OnnxDataType.Int64 or OnnxDataType.UInt64 => 8,
-        OnnxDataType.Float16 or OnnxDataType.BFloat16 or OnnxDataType.Int16 or OnnxDataType.UInt16 => 2,
-        OnnxDataType.UInt8 or OnnxDataType.Int8 or OnnxDataType.Bool => 1,
+        OnnxDataType.Float or OnnxDataType.Int32 or OnnxDataType.Uint32 => 4,
+        OnnxDataType.Double or OnnxDataType.Int64 or OnnxDataType.Uint64 => 8,
+        OnnxDataType.Float16 or OnnxDataType.Bfloat16 or OnnxDataType.Int16 or OnnxDataType.Uint16 => 2,
+        OnnxDataType.Uint8 or OnnxDataType.Int8 or OnnxDataType.Bool => 1,
         _ => null,
     };
 
@@ -24,7 +26,7 @@ internal static class OnnxTensorSize
     /// <param name="dims">Its dims as read.</param>
     /// <param name="dataType">Its <c>data_type</c> as read.</param>
     /// <param name="rawLength">Length of <c>raw_data</c>, or null when absent.</param>
-    /// <param name="typedValues">Values in the typed fields (−1 for a packed list that ends inside a value).</param>
+    /// <param name="typedValues">Values in the typed fields (the parser refuses a packed list that ends inside a value).</param>
     public static void Check(string source, string kind, string name, IReadOnlyList<long> dims, int dataType, int? rawLength, long typedValues)
     {
         string shape = "[" + string.Join(",", dims) + "]";
@@ -66,10 +68,7 @@ internal static class OnnxTensorSize
         }
         else if (typedValues != count)
         {
-            throw new InvalidDataException(
-                typedValues < 0
-                    ? $"{what} {type} has a packed data field whose length is not a whole number of values."
-                    : $"{what} {type} holds {typedValues} values; its dims need {count}.");
+            throw new InvalidDataException($"{what} {type} holds {typedValues} values; its dims need {count}.");
         }
     }
 }
