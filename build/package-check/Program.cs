@@ -6,7 +6,6 @@ using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.PTuning;
 
 if (args.Length != 2)
@@ -76,12 +75,12 @@ for (int i = 0; i < rows.Count; i++)
 if (accuracy < 0.70)
     return Fail($"the model did not learn the keyword task: training accuracy {accuracy:P1} < 70 %");
 
-// One sentence through a PredictionEngine, as an app serving requests would.
+// One sentence at a time through a PredictionEngine, as an app serving requests would: the same as the batch.
 var engine = fresh.Model.CreatePredictionEngine<Review, Prediction>(loaded);
-var one = engine.Predict(new Review { Text = "i love it so good" });
-Console.WriteLine($"'i love it so good' -> {one.PredictedText}");
-if (one.PredictedText is not ("positive" or "negative"))
-    return Fail($"the prediction engine gave '{one.PredictedText}'");
+var one = engine.Predict(new Review { Text = rows[1].Text });
+Console.WriteLine($"PredictionEngine: '{rows[1].Text}' -> {one.PredictedText}");
+if (one.PredictedText != reloaded[1].PredictedText || one.Score.Zip(reloaded[1].Score).Any(s => Math.Abs(s.First - s.Second) > 1e-5))
+    return Fail($"the prediction engine gave '{one.PredictedText}' where Transform gave '{reloaded[1].PredictedText}'");
 Console.WriteLine("package check: OK");
 return 0;
 
