@@ -105,17 +105,22 @@ public class MLNetInternalsTests
             };
             if (resolved is null)
                 missing.Add($"{assembly}: {member.FullName}");
-            else if (!IsVisible(resolved.DeclaringType) || resolved is MethodDefinition { IsPublic: false, IsFamily: false, IsFamilyOrAssembly: false }
-                     or FieldDefinition { IsPublic: false, IsFamily: false, IsFamilyOrAssembly: false })
-            {
+            else if (!IsVisible(resolved.DeclaringType) || !IsCallable(resolved))
                 internals.Add($"{assembly}: {resolved.DeclaringType.FullName}::{resolved.Name}");
-            }
         }
         return (missing.ToList(), internals.ToList());
     }
 
     private static bool IsMLNet(IMetadataScope scope) =>
         scope is AssemblyNameReference { Name: var name } && name.StartsWith("Microsoft.ML", StringComparison.Ordinal) && name != "Microsoft.ML.PTuning";
+
+    /// <summary>Callable from outside ML.NET: public, or protected (reachable from a derived type).</summary>
+    private static bool IsCallable(IMemberDefinition member) => member switch
+    {
+        MethodDefinition m => m.IsPublic || m.IsFamily || m.IsFamilyOrAssembly,
+        FieldDefinition f => f.IsPublic || f.IsFamily || f.IsFamilyOrAssembly,
+        _ => false,
+    };
 
     /// <summary>Visible outside ML.NET: public, or nested public or protected (reachable from a derived type) in a visible type.</summary>
     private static bool IsVisible(TypeDefinition type) =>
