@@ -42,7 +42,7 @@ public sealed class PrefixTuningSweepResult
     public int TotalEpochs => Trials.Sum(t => t.EpochsRun);
 
     /// <summary>
-    /// Writes <c>sweep-report.md</c> (a table of trials) and <c>metric-vs-prefix-length.png</c> (best validation metric
+    /// Writes <c>sweep-report.md</c> (a table of trials) and <c>metric-vs-prefix-length.svg</c> (best validation metric
     /// against prefix length, one line per learning rate) into <paramref name="folder"/>, creating it if needed.
     /// </summary>
     /// <returns>The path of the markdown report.</returns>

@@ -7,7 +7,7 @@ namespace Microsoft.ML.PTuning.Sweeps;
 internal static class SweepReport
 {
     internal const string FileName = "sweep-report.md";
-    internal const string PlotFileName = "metric-vs-prefix-length.png";
+    internal const string PlotFileName = "metric-vs-prefix-length.svg";
 
     /// <summary>Writes <see cref="FileName"/> and <see cref="PlotFileName"/> into <paramref name="folder"/>, creating it if needed.</summary>
     /// <returns>The path of the markdown report.</returns>

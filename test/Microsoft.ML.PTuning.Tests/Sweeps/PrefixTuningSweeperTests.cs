@@ -1,4 +1,4 @@
-using System.Text;
+using System.Xml.Linq;
 using Microsoft.ML.Data;
 using Microsoft.ML.PTuning.Runtime;
 using TorchSharp;
@@ -296,15 +296,20 @@ public sealed class PrefixTuningSweeperTests
         Assert.Equal(3, rows.Count(r => r.EndsWith("| halved at epoch 1 |", StringComparison.Ordinal)));
         Assert.Contains(lines, l => l.Contains($"Best: prefix length {result.BestTrial.PrefixLength}", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains($"Epochs trained: {result.TotalEpochs}.", StringComparison.Ordinal));
-        Assert.Contains("![metric versus prefix length](metric-vs-prefix-length.png)", lines);
+        Assert.Contains("![metric versus prefix length](metric-vs-prefix-length.svg)", lines);
 
-        byte[] png = File.ReadAllBytes(Path.Combine(output, "metric-vs-prefix-length.png"));
-        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, png[..8]);
-        Assert.True(png.Length > 10_000, $"the plot is only {png.Length} bytes");
-        // IHDR: 800 × 500 pixels.
-        Assert.Equal("IHDR", Encoding.ASCII.GetString(png, 12, 4));
-        Assert.Equal(800, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)));
-        Assert.Equal(500, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20)));
+        // The plot: an 800 × 500 SVG, one series per learning rate with a marker per trial, the prefix lengths as x ticks.
+        var svg = XDocument.Load(Path.Combine(output, "metric-vs-prefix-length.svg")).Root!;
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        Assert.Equal(ns + "svg", svg.Name);
+        Assert.Equal(("800", "500"), ((string?)svg.Attribute("width"), (string?)svg.Attribute("height")));
+        var series = svg.Elements(ns + "g").Where(g => (string?)g.Attribute("class") == "series").ToList();
+        Assert.Equal(["lr 0.01", "lr 0.03"], series.Select(g => g.Element(ns + "title")!.Value));
+        Assert.All(series, g => Assert.Equal(3, g.Elements(ns + "circle").Count()));
+        Assert.All(series, g => Assert.Equal(3, g.Element(ns + "polyline")!.Attribute("points")!.Value.Split(' ').Length));
+        Assert.Equal(["2", "4", "8"], svg.Elements(ns + "text").Where(t => (string?)t.Attribute("class") == "x-tick").Select(t => t.Value));
+        Assert.Equal(["lr 0.01", "lr 0.03"], svg.Elements(ns + "text").Where(t => (string?)t.Attribute("class") == "legend").Select(t => t.Value));
+        Assert.False(File.Exists(Path.Combine(output, "metric-vs-prefix-length.png")));
     }
 
     [Fact]
