@@ -23,7 +23,9 @@ var trainTest = mlContext.Data.TrainTestSplit(all, testFraction: 0.3, seed: 1);
 var validTest = mlContext.Data.TrainTestSplit(trainTest.TestSet, testFraction: 0.5, seed: 1);
 IDataView train = trainTest.TrainSet, validation = validTest.TrainSet, test = validTest.TestSet;
 
-// The label must be a key; fit the mapping on the training data and apply it to the validation data too.
+// The label must be a key. Fit the mapping on the training data alone and apply it to the data before the estimator,
+// rather than putting it in the pipeline: the model saved below then starts at prefix tuning, which reads only the text,
+// so a PredictionEngine needs no label property (a MapValueToKey inside the model would demand its input column).
 var labelToKey = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(train);
 var options = new PrefixTuningTextClassificationOptions
 {
@@ -36,15 +38,14 @@ var options = new PrefixTuningTextClassificationOptions
     ValidationSet = labelToKey.Transform(validation),
     Progress = new Progress<PrefixTuningProgress>(p => { if (p.EndOfEpoch) Console.WriteLine($"  {p}"); }),
 };
-// (The pipeline's own MapValueToKey, fitted on the same data, yields the same mapping.)
-var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
-    .Append(mlContext.Transforms.Text.PrefixTuning(options))
+// The class names travel as the key values of PredictedLabel, so MapKeyToValue turns predictions back into intents.
+var pipeline = mlContext.MulticlassClassification.Trainers.PrefixTuningTextClassification(options)
     .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedIntent", "PredictedLabel"));
 
 Console.WriteLine($"Training {options.Method} (prefix length {options.PrefixLength}) for up to {options.MaxEpochs} epochs...");
-ITransformer model = pipeline.Fit(train);
+ITransformer model = pipeline.Fit(labelToKey.Transform(train));
 
-var metrics = mlContext.MulticlassClassification.Evaluate(model.Transform(test));
+var metrics = mlContext.MulticlassClassification.Evaluate(model.Transform(labelToKey.Transform(test)));
 Console.WriteLine($"Held-out test ({test.GetColumn<string>("Text").Count()} sentences): accuracy {metrics.MicroAccuracy:P1}, macro accuracy {metrics.MacroAccuracy:P1}, log-loss {metrics.LogLoss:F3}");
 
 string zip = Path.Combine(args_.OutputFolder, "intents.zip");
@@ -69,10 +70,10 @@ foreach (string text in new[]
 }
 Console.WriteLine($"Done in {clock.Elapsed.TotalSeconds:F0} s.");
 
+// Only what a caller has at prediction time: the text. No label property.
 internal sealed class Query
 {
     public string Text { get; set; } = "";
-    public string Label { get; set; } = "";
 }
 
 internal sealed class Prediction

@@ -137,8 +137,10 @@ public abstract class PrefixTuningOptions
     public int? Seed { get; set; }
 
     /// <summary>
-    /// TorchSharp device: null picks CUDA when available, else CPU; or <c>"cpu"</c>, <c>"cuda"</c>, <c>"cuda:N"</c>.
-    /// CUDA needs the app to reference a TorchSharp CUDA package instead of TorchSharp-cpu.
+    /// TorchSharp device: <c>"cpu"</c>, <c>"cuda"</c>, <c>"cuda:N"</c>; null (the default) follows the MLContext as ML.NET's
+    /// TorchSharp trainers do: <c>GpuDeviceId = N</c> gives cuda:N, no GPU id the CPU, and a GPU id where CUDA is not
+    /// available is an error unless <c>FallbackToCpu</c> is true. CUDA needs the app to reference a TorchSharp CUDA
+    /// package instead of TorchSharp-cpu.
     /// </summary>
     public string? Device { get; set; }
 
@@ -167,10 +169,16 @@ public abstract class PrefixTuningOptions
     /// </summary>
     public bool EmbedBaseModel { get; set; }
 
-    /// <summary>Receives progress after every logging interval and at the end of each epoch.</summary>
+    /// <summary>
+    /// Receives progress: each step of loading the base model, then training after every logging interval and at the end
+    /// of each epoch (<see cref="PrefixTuningProgress.Stage"/> says which), with an estimate of the time left.
+    /// </summary>
     public IProgress<PrefixTuningProgress>? Progress { get; set; }
 
-    /// <summary>Stops training at the next step; <c>Fit</c> then throws <see cref="OperationCanceledException"/>.</summary>
+    /// <summary>
+    /// Stops training at the next step; <c>Fit</c> then throws <see cref="OperationCanceledException"/>. Cancelling the
+    /// MLContext's execution (what AutoML does to end a trial) stops it the same way.
+    /// </summary>
     public CancellationToken CancellationToken { get; set; }
 
     /// <summary>

@@ -23,7 +23,11 @@ internal sealed class EpochRecorder : IProgress<PrefixTuningProgress>
 
     public void Report(PrefixTuningProgress value)
     {
-        if (value.EndOfEpoch)
+        if (value.Stage != PrefixTuningProgress.ProgressStage.Training)
+        {
+            Log.Progress($"    {_label}: {value}");
+        }
+        else if (value.EndOfEpoch)
         {
             if (value.ValidationMetric is double metric)
                 _validation.Add(metric);

@@ -9,7 +9,8 @@ namespace Microsoft.ML.PTuning.Checkpoints;
 
 /// <summary>
 /// A Hugging Face model folder loaded into memory: <c>config.json</c> and the weights of <c>model.safetensors</c>
-/// (preferred) or <c>pytorch_model.bin</c>, with the weight file's SHA-256.
+/// (preferred) or <c>pytorch_model.bin</c>, or of the shards a <c>model.safetensors.index.json</c> /
+/// <c>pytorch_model.bin.index.json</c> names, with the weights' SHA-256.
 /// </summary>
 /// <remarks>Owns its tensors (CPU); dispose it once its weights are loaded into an encoder.</remarks>
 public sealed class HuggingFaceCheckpoint : IDisposable
@@ -17,8 +18,12 @@ public sealed class HuggingFaceCheckpoint : IDisposable
     /// <summary>The configuration file name.</summary>
     public const string ConfigFileName = "config.json";
 
-    /// <summary>The weight files looked for, in order of preference.</summary>
-    public static IReadOnlyList<string> WeightFileNames { get; } = ["model.safetensors", "pytorch_model.bin"];
+    /// <summary>
+    /// The weight files looked for, in order of preference: a single file, else the index of a sharded checkpoint (whose
+    /// shards are read as a single file is, each holding exactly the tensors the index maps to it).
+    /// </summary>
+    public static IReadOnlyList<string> WeightFileNames { get; } =
+        ["model.safetensors", "pytorch_model.bin", ShardedCheckpointIndex.SafeTensorsIndexName, ShardedCheckpointIndex.PickleIndexName];
 
     // Task models store the encoder under their base-model prefix (RobertaFor*, BertFor*); bare models have none.
     private static readonly string[] BaseModelPrefixes = ["roberta.", "bert."];
@@ -43,26 +48,68 @@ public sealed class HuggingFaceCheckpoint : IDisposable
     /// <summary>Every tensor of the weight file, under the names the file uses.</summary>
     public IReadOnlyDictionary<string, Tensor> Tensors => _tensors;
 
-    /// <summary>Lower-case hex SHA-256 of the weight file, computed once when loading.</summary>
+    /// <summary>
+    /// Lower-case hex SHA-256 of the weight file, computed once when loading; for a sharded checkpoint, of the index's
+    /// and every shard's name, length and SHA-256 (<see cref="ShardedDigest"/>), so it changes with any shard.
+    /// </summary>
     public string WeightsSha256 { get; }
 
-    /// <summary>Full path of the weight file that was read.</summary>
+    /// <summary>Full path of the weight file that was read (the index, for a sharded checkpoint).</summary>
     public string WeightsPath { get; }
 
     /// <summary>Reads <c>config.json</c> and the weights from <paramref name="folder"/>.</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException">config.json or every weight file is missing (the message lists what was looked for).</exception>
     /// <exception cref="InvalidDataException">The configuration or weight file cannot be read.</exception>
-    public static HuggingFaceCheckpoint Load(string folder)
+    public static HuggingFaceCheckpoint Load(string folder) => Load(folder, onStep: null);
+
+    /// <summary>As <see cref="Load(string)"/>; <paramref name="onStep"/> hears each file as it is hashed and as it is read.</summary>
+    internal static HuggingFaceCheckpoint Load(string folder, Action<string>? onStep)
     {
         CheckpointFolder root = CheckpointFolder.Open(folder, "Model folder");
         string configPath = root.RequireFile(ConfigFileName);
         EncoderConfig config = EncoderConfig.Load(configPath);
-        string weightsPath = root.RequireWeightFile(WeightFileNames, ShardedHint);
+        string weightsPath = root.RequireWeightFile(WeightFileNames);
+        if (!ShardedCheckpointIndex.IsIndexName(Path.GetFileName(weightsPath)))
+        {
+            onStep?.Invoke($"hashing {Path.GetFileName(weightsPath)}");
+            string sha256 = HashWeights(weightsPath);
+            onStep?.Invoke($"reading {Path.GetFileName(weightsPath)}");
+            return new HuggingFaceCheckpoint(config, configPath, ReadWeights(weightsPath), weightsPath, sha256);
+        }
 
-        string sha256 = HashWeights(weightsPath);
-        Dictionary<string, Tensor> tensors = ReadWeights(weightsPath);
-        return new HuggingFaceCheckpoint(config, configPath, tensors, weightsPath, sha256);
+        var index = ShardedCheckpointIndex.Read(weightsPath);
+        string digest = ShardedDigest(index, shard => onStep?.Invoke($"hashing {shard}"));
+        var tensors = index.ReadShards(ReadWeights, shard => onStep?.Invoke($"reading {shard}"));
+        return new HuggingFaceCheckpoint(config, configPath, tensors, weightsPath, digest);
+    }
+
+    /// <summary>
+    /// The weight files of <paramref name="folder"/> by plain name: the single weight file, or the index and the shards it
+    /// names; none when there is no weight file. An index that cannot be read counts alone (loading it says why).
+    /// </summary>
+    internal static IReadOnlyList<string> WeightFilesOf(string folder)
+    {
+        string? weights = FindWeightsFile(folder);
+        if (weights == null)
+            return [];
+        string name = Path.GetFileName(weights);
+        return ShardedCheckpointIndex.IsIndexName(name) ? [name, .. ShardedCheckpointIndex.ShardsIn(folder)] : [name];
+    }
+
+    /// <summary>
+    /// The SHA-256 standing for a sharded checkpoint's weights: over the index's and each shard's (ordinal order) name,
+    /// byte length and SHA-256, one line each.
+    /// </summary>
+    internal static string ShardedDigest(ShardedCheckpointIndex index, Action<string>? onShard = null)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (string path in index.Shards.Select(index.ShardPath).Prepend(index.Path))
+        {
+            onShard?.Invoke(Path.GetFileName(path));
+            text.Append(Path.GetFileName(path)).Append('\n').Append(new FileInfo(path).Length).Append('\n').Append(HashWeights(path)).Append('\n');
+        }
+        return Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString())));
     }
 
     /// <summary>
@@ -166,12 +213,6 @@ public sealed class HuggingFaceCheckpoint : IDisposable
 
     /// <summary>The folder's weight file (the first of <see cref="WeightFileNames"/> that exists), or null.</summary>
     public static string? FindWeightsFile(string folder) => CheckpointFolder.FindFirst(folder, WeightFileNames);
-
-    // An index file means save_pretrained sharded the weights: say so, or the user hunts for a file that was never written.
-    private static string ShardedHint(string root) =>
-        File.Exists(Path.Combine(root, "model.safetensors.index.json")) || File.Exists(Path.Combine(root, "pytorch_model.bin.index.json"))
-            ? " Sharded checkpoints (*.index.json) are not supported; save the model unsharded."
-            : "";
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, long Length, DateTime Written), string> Hashes = new();
 

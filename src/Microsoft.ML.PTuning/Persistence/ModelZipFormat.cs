@@ -33,8 +33,9 @@ internal static class ModelZipFormat
     //   string: base model folder as saved (absolute path)
     //   bool: base model embedded
     //   int: base file count M; M × { string: name; long: byte length; string: SHA-256 (64 lower-case hex digits) }:
-    //     the base model's identity, config.json first, then its weight file, then the tokenizer files it read (names
-    //     only from ModelZipHeader.AllowedBaseFileNames). If embedded, file <name> is in stream "Base/<name>".
+    //     the base model's identity, config.json first, then its weight file (a sharded base: its index, then each
+    //     shard the index names), then the tokenizer files it read (names only from ModelZipHeader.AllowedBaseFileNames,
+    //     or plain shard names beside an index). If embedded, file <name> is in stream "Base/<name>".
     //   long: byte length of stream "Adapter.safetensors"; string: its SHA-256
     //   int: compute precision asked for at training (ComputePrecision; Auto is resolved again by the loading machine)
     //   int: prefix depth, the top layers the prefix covers (0 = every layer; PrefixTuningOptions.PrefixDepth)
@@ -50,7 +51,7 @@ internal static class ModelZipFormat
         modelSignature: "PTUNEPFX",
         //verWrittenCur: 0x00010001, // Initial
         //verWrittenCur: 0x00010002, // SHA-256 of the header, the adapter and every base file; base identity covers config and tokenizer; compute precision; prefix depth
-        verWrittenCur: 0x00010003, // pooling (Cls or Mean)
+        verWrittenCur: 0x00010003, // pooling (Cls or Mean); base files may be a sharded checkpoint (its index and shards)
         verReadableCur: 0x00010003,
         verWeCanReadBack: 0x00010002,
         loaderSignature: LoaderSignature,
@@ -101,7 +102,7 @@ internal static class ModelZipFormat
         string folder = header.BaseEmbedded
             ? EmbeddedBaseModel.Extract(ctx, header.BaseFiles)
             : BaseModelLocator.Locate(header.BaseFolder, header.BaseFiles);
-        var baseModel = LoadBase(folder, header);
+        var baseModel = LoadBase(env, folder, header);
 
         var adapter = ReadAdapter(new MemoryStream(adapterBytes, writable: false));
         if (header.PrefixDepth > baseModel.Config.NumHiddenLayers)
@@ -189,12 +190,12 @@ internal static class ModelZipFormat
     }
 
     // The base model the header names, loaded and checked to be made of exactly the recorded files.
-    private static BaseModel LoadBase(string folder, ModelZipHeader header)
+    private static BaseModel LoadBase(IHostEnvironment env, string folder, ModelZipHeader header)
     {
         BaseModel baseModel;
         try
         {
-            baseModel = BaseModel.Load(folder, DeviceSelection.Resolve(null), log: null, header.Precision);
+            baseModel = BaseModel.Load(folder, DeviceSelection.Resolve(null, env), log: null, header.Precision);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
         {

@@ -41,8 +41,10 @@ internal sealed record ModelZipHeader(
     public const long MaxFileBytes = 1L << 40;
 
     /// <summary>
-    /// The only names a base model file may have in the zip: config.json, the weight files and every tokenizer file a
-    /// supported model type reads. Nothing else of a base folder is stored, and nothing else is ever written on load.
+    /// The fixed names a base model file may have in the zip: config.json, the weight files (a sharded checkpoint's index
+    /// among them) and every tokenizer file a supported model type reads. Besides these, only the shards of a sharded
+    /// base, by plain names (<see cref="IsAllowedBaseFileName"/>). Nothing else of a base folder is stored, and nothing
+    /// else is ever written on load.
     /// </summary>
     public static IReadOnlySet<string> AllowedBaseFileNames { get; } = HuggingFaceCheckpoint.WeightFileNames
         .Prepend(HuggingFaceCheckpoint.ConfigFileName)
@@ -50,7 +52,10 @@ internal sealed record ModelZipHeader(
         .Concat(EncoderTokenizer.FileNames(EncoderTokenizer.RobertaModelType))
         .ToHashSet(StringComparer.Ordinal);
 
-    /// <summary>The base model's weight file among <see cref="BaseFiles"/>.</summary>
+    /// <summary>Whether a base file may be named <paramref name="name"/>: a fixed name, or a plain shard name of a sharded base.</summary>
+    public static bool IsAllowedBaseFileName(string name) => AllowedBaseFileNames.Contains(name) || ShardedCheckpointIndex.IsShardName(name);
+
+    /// <summary>The base model's weight file among <see cref="BaseFiles"/> (a sharded base's index).</summary>
     public BaseModelFile Weights => BaseFiles.Single(f => HuggingFaceCheckpoint.WeightFileNames.Contains(f.Name));
 
     public byte[] ToBytes()
@@ -172,15 +177,18 @@ internal sealed record ModelZipHeader(
     private static BaseModelFile[] ReadBaseFiles(BinaryReader reader)
     {
         int count = reader.ReadInt32();
-        if (count < 2 || count > AllowedBaseFileNames.Count)
+        if (count < 2 || count > AllowedBaseFileNames.Count + ShardedCheckpointIndex.MaxShards)
             throw ModelZipFormat.Corrupt($"base model file count {count}");
         var files = new BaseModelFile[count];
         for (int i = 0; i < count; i++)
         {
             string name = reader.ReadString();
             // Checked before anything can use it: a name from the zip is only ever one of the allowed plain names.
-            if (!AllowedBaseFileNames.Contains(name))
-                throw ModelZipFormat.Corrupt($"base model file {i} is named '{Printable(name)}', not one of {string.Join(", ", AllowedBaseFileNames)}");
+            if (!IsAllowedBaseFileName(name))
+            {
+                throw ModelZipFormat.Corrupt($"base model file {i} is named '{Printable(name)}', not one of {string.Join(", ", AllowedBaseFileNames)} " +
+                    "nor a plain shard name (letters, digits, '.', '-', '_', ending in .safetensors or .bin)");
+            }
             if (files.Take(i).Any(f => f.Name == name))
                 throw ModelZipFormat.Corrupt($"the base model file '{name}' is listed twice");
             long length = reader.ReadInt64();
@@ -192,6 +200,9 @@ internal sealed record ModelZipHeader(
             throw ModelZipFormat.Corrupt($"the base model files do not start with {HuggingFaceCheckpoint.ConfigFileName}");
         if (files.Count(f => HuggingFaceCheckpoint.WeightFileNames.Contains(f.Name)) != 1)
             throw ModelZipFormat.Corrupt($"the base model files name {files.Count(f => HuggingFaceCheckpoint.WeightFileNames.Contains(f.Name))} weight files, not one");
+        bool sharded = files.Any(f => ShardedCheckpointIndex.IsIndexName(f.Name));
+        if (!sharded && files.FirstOrDefault(f => ShardedCheckpointIndex.IsShardName(f.Name)) is { } stray)
+            throw ModelZipFormat.Corrupt($"the base model file '{Printable(stray.Name)}' is a shard, but the base has no shard index");
         return files;
     }
 

@@ -72,13 +72,21 @@ internal sealed class BaseModel
     /// <see cref="IdentityFiles"/> has changed since (size or write time, or a tokenizer file appeared or went) is read
     /// again, so it never stands for other files.
     /// </summary>
-    public static BaseModel Load(string folder, torch.Device device, Action<string>? log, ComputePrecision precision = ComputePrecision.Float32)
+    /// <remarks><paramref name="progress"/> hears each step of a read from disk, or one report when the cached copy is used.</remarks>
+    public static BaseModel Load(string folder, torch.Device device, Action<string>? log, ComputePrecision precision = ComputePrecision.Float32,
+        Action<BaseModelLoadReport>? progress = null)
     {
         precision = PrecisionSelection.Resolve(precision, device);
         var key = (Path.GetFullPath(folder), device.ToString(), precision);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
-            var lazy = Cache.GetOrAdd(key, k => new Lazy<BaseModel>(() => Read(k.Folder, device, k.Precision, log)));
+            bool read = false;
+            var lazy = Cache.GetOrAdd(key, k => new Lazy<BaseModel>(() =>
+            {
+                read = true;
+                return Read(k.Folder, device, k.Precision, log, progress, clock);
+            }));
             BaseModel model;
             try
             {
@@ -90,7 +98,11 @@ internal sealed class BaseModel
                 throw;
             }
             if (model.FilesUnchanged())
+            {
+                if (!read)
+                    progress?.Invoke(new BaseModelLoadReport("ready (already loaded in this process)", 1, 1, clock.Elapsed, Cached: true));
                 return model;
+            }
             // Models already built on the old instance keep it; new users get the folder's current weights.
             Cache.TryRemove(new KeyValuePair<(string, string, ComputePrecision), Lazy<BaseModel>>(key, lazy));
         }
@@ -103,23 +115,22 @@ internal sealed class BaseModel
         .Concat(EncoderTokenizer.FileNames(EncoderTokenizer.BertModelType)).Concat(EncoderTokenizer.FileNames(EncoderTokenizer.RobertaModelType))
         .Distinct().ToArray();
 
-    // Size and write time of each of those files, present or not.
+    // Size and write time of each of those files, present or not, and of the shards a sharded checkpoint's index names.
     private static string Stamp(string folder) => string.Join('|',
-        IdentityCandidates.Select(name => new FileInfo(Path.Combine(folder, name)))
-            .Select(info => info.Exists ? $"{info.Length}:{info.LastWriteTimeUtc.Ticks}" : "-"));
+        IdentityCandidates.Concat(HuggingFaceCheckpoint.WeightFilesOf(folder).Skip(1)).Select(name => new FileInfo(Path.Combine(folder, name)))
+            .Select(info => info.Exists ? $"{info.Name}:{info.Length}:{info.LastWriteTimeUtc.Ticks}" : "-"));
 
     private bool FilesUnchanged() => Stamp(Folder) == _filesStamp;
 
     /// <summary>
     /// The identity files of the base model in <paramref name="folder"/> as they are on disk now: config.json, the weight
-    /// file <see cref="HuggingFaceCheckpoint"/> would read, and the tokenizer files of <paramref name="modelType"/> present.
+    /// file <see cref="HuggingFaceCheckpoint"/> would read (for a sharded checkpoint the index, then every shard it names),
+    /// and the tokenizer files of <paramref name="modelType"/> present.
     /// </summary>
     public static IReadOnlyList<BaseModelFile> IdentityOf(string folder, string modelType)
     {
-        string? weights = HuggingFaceCheckpoint.FindWeightsFile(folder);
         var names = new List<string> { HuggingFaceCheckpoint.ConfigFileName };
-        if (weights != null)
-            names.Add(Path.GetFileName(weights));
+        names.AddRange(HuggingFaceCheckpoint.WeightFilesOf(folder));
         names.AddRange(EncoderTokenizer.FileNames(modelType));
         return Describe(folder, names);
     }
@@ -130,23 +141,37 @@ internal sealed class BaseModel
             .Select(info => new BaseModelFile(info.Name, info.Length, HuggingFaceCheckpoint.HashWeights(info.FullName)))
             .ToArray();
 
-    private static BaseModel Read(string folder, torch.Device device, ComputePrecision precision, Action<string>? log)
+    private static BaseModel Read(string folder, torch.Device device, ComputePrecision precision, Action<string>? log,
+        Action<BaseModelLoadReport>? progress, System.Diagnostics.Stopwatch clock)
     {
         Interlocked.Increment(ref _loads);
         LoadsPerFolder.AddOrUpdate(folder, 1, (_, count) => count + 1);
         log?.Invoke($"Loading base model from '{folder}' ({precision}).");
         // Stamped before the files are hashed and read: a file replaced meanwhile shows as changed at the next Load.
         string stamp = Stamp(folder);
-        using var checkpoint = HuggingFaceCheckpoint.Load(folder);
+        // Each weight file is hashed, and each but a shard index read; then the identity, the encoder, the move.
+        var weightFiles = HuggingFaceCheckpoint.WeightFilesOf(folder);
+        int total = weightFiles.Count + (weightFiles.Count > 1 ? weightFiles.Count - 1 : 1) + 3;
+        int completed = 0;
+        void Step(string step)
+        {
+            progress?.Invoke(new BaseModelLoadReport(step, Math.Min(completed, total - 1), total, clock.Elapsed, Cached: false));
+            completed++;
+        }
+        using var checkpoint = HuggingFaceCheckpoint.Load(folder, Step);
+        Step("hashing config.json and the tokenizer files");
         var identity = IdentityOf(folder, checkpoint.Config.ModelType);
         var tokenizer = EncoderTokenizer.FromFolder(folder, checkpoint.Config.ModelType);
+        Step("building the encoder");
         var encoder = checkpoint.CreateEncoder(log);
         RefuseNonFinite(encoder, checkpoint.WeightsPath);
+        Step($"moving the encoder to {device} ({precision})");
         // Built and read in fp32 on the CPU, then converted and moved in one step.
         encoder.to(device, PrecisionSelection.ElementType(precision));
         foreach (var parameter in encoder.parameters())
             parameter.requires_grad = false;
         encoder.eval();
+        progress?.Invoke(new BaseModelLoadReport("ready", total, total, clock.Elapsed, Cached: false));
         return new BaseModel(folder, checkpoint.Config, tokenizer, encoder, checkpoint.WeightsSha256, checkpoint.WeightsPath, identity, device, precision)
         {
             _filesStamp = stamp,

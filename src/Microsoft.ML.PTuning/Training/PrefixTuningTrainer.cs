@@ -33,6 +33,9 @@ internal sealed class PrefixTuningTrainer : IDisposable
     private readonly Action<TrainingReport>? _progress;
     private readonly Action<string>? _log;
     private readonly CancellationToken _cancellation;
+    private readonly Action? _checkAlive;   // the host's own stop signal (ML.NET's CancelExecution); throws to stop
+    private readonly Stopwatch _active = new(); // time spent in RunEpoch: a sweep's pauses between epochs do not count
+    private int _stepsAtStart;              // steps a resumed run had done before this trainer (not timed by it)
     // Held while the model is in train mode: a backbone shared with other models (inference, other trials) switches
     // train/eval mode for all of them, so every user sets its mode and runs its forward under the base model's gate.
     private readonly object _modeGate;
@@ -58,9 +61,10 @@ internal sealed class PrefixTuningTrainer : IDisposable
     public PrefixTuningTrainer(PrefixTunedModel model, IReadOnlyList<TrainingExample> train, TrainerSettings settings,
         bool tokenLabels, long padTokenId, Device device, Func<double>? validate,
         Action<TrainingReport>? progress, Action<string>? log, CancellationToken cancellation, object? modeGate = null,
-        TrainingCheckpoint? checkpoint = null)
+        TrainingCheckpoint? checkpoint = null, Action? checkAlive = null)
     {
         _modeGate = modeGate ?? new object();
+        _checkAlive = checkAlive;
         if (train.Count == 0)
             throw new InvalidOperationException("The training data has no usable rows (every row was empty or had a missing label).");
         _model = model;
@@ -137,6 +141,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
             log?.Invoke($"Resuming from '{checkpoint.Path}' at epoch {_history.Count + 1}, step {_step} " +
                 $"({_batchesDone} of {_stepsPerEpoch} batches of that epoch done{(IsFinished ? "; training had finished" : "")}).");
         }
+        _stepsAtStart = _step;
     }
 
     /// <summary>Epochs run so far, with their loss and validation metric.</summary>
@@ -169,6 +174,19 @@ internal sealed class PrefixTuningTrainer : IDisposable
     /// <summary>Trains one epoch, then validates and remembers the weights if the metric improved.</summary>
     public EpochRecord RunEpoch()
     {
+        _active.Start();
+        try
+        {
+            return RunEpochTimed();
+        }
+        finally
+        {
+            _active.Stop();
+        }
+    }
+
+    private EpochRecord RunEpochTimed()
+    {
         int epoch = _history.Count + 1;
         var started = Stopwatch.StartNew();
         var batches = EpochBatches(epoch);
@@ -179,7 +197,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
         int reportEvery = Math.Max(1, _stepsPerEpoch / 10);
         foreach (int[] members in batches.Skip(_batchesDone))
         {
-            _cancellation.ThrowIfCancellationRequested();
+            ThrowIfStopped();
             double loss = Step(members, epoch);
             _epochLossSum += loss;
             _batchesDone++;
@@ -202,6 +220,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
         double? metric = null;
         if (_validate != null)
         {
+            ThrowIfStopped();
             metric = _validate(); // runs in eval mode under the same gate (InferenceEngine.Run)
         }
         var record = new EpochRecord(epoch, meanLoss, metric, started.Elapsed);
@@ -398,10 +417,17 @@ internal sealed class PrefixTuningTrainer : IDisposable
         _best = _trainable.Select(p => p.detach().clone()).ToArray();
     }
 
+    private void ThrowIfStopped()
+    {
+        _cancellation.ThrowIfCancellationRequested();
+        _checkAlive?.Invoke();
+    }
+
     private void Report(int epoch, double loss, double? metric, double examplesPerSecond, bool endOfEpoch)
     {
-        _progress?.Invoke(new TrainingReport(epoch, _settings.MaxEpochs, _step, _stepsPerEpoch * _settings.MaxEpochs, loss, metric,
-            examplesPerSecond, endOfEpoch));
+        int totalSteps = _stepsPerEpoch * _settings.MaxEpochs;
+        _progress?.Invoke(new TrainingReport(epoch, _settings.MaxEpochs, _step, totalSteps, loss, metric,
+            examplesPerSecond, endOfEpoch, _active.Elapsed, TrainingReport.EstimateRemaining(_active.Elapsed, _step - _stepsAtStart, totalSteps - _step)));
     }
 
     private void DisposeBest()

@@ -12,5 +12,18 @@ namespace Microsoft.ML.PTuning.Training;
 /// <param name="ValidationMetric">The validation metric at the end of an epoch; null within one or without validation data.</param>
 /// <param name="ExamplesPerSecond">Training examples processed per second since the previous report.</param>
 /// <param name="EndOfEpoch">True for the report made at the end of an epoch.</param>
+/// <param name="Elapsed">Time this trainer has spent training and validating so far (pauses between epochs excluded).</param>
+/// <param name="Remaining">The estimated time to the last planned step, or null before a step was timed.</param>
 internal sealed record TrainingReport(int Epoch, int MaxEpochs, int Step, int TotalSteps, double Loss, double? ValidationMetric,
-    double ExamplesPerSecond, bool EndOfEpoch);
+    double ExamplesPerSecond, bool EndOfEpoch, TimeSpan Elapsed, TimeSpan? Remaining)
+{
+    /// <summary>
+    /// The time left if the remaining steps take as long as the timed ones did (validation included, as it recurs every
+    /// epoch): <paramref name="elapsed"/> / <paramref name="stepsTimed"/> × <paramref name="stepsLeft"/>; null when no step was
+    /// timed. Early stopping may end the run sooner.
+    /// </summary>
+    public static TimeSpan? EstimateRemaining(TimeSpan elapsed, int stepsTimed, int stepsLeft) =>
+        stepsTimed <= 0 ? null
+        : stepsLeft <= 0 ? TimeSpan.Zero
+        : TimeSpan.FromTicks((long)Math.Min(TimeSpan.MaxValue.Ticks, (double)elapsed.Ticks / stepsTimed * stepsLeft));
+}

@@ -38,10 +38,11 @@ internal sealed class TrainingSession : IDisposable
     /// <param name="cancellation">Stops the run between steps.</param>
     /// <param name="checkpointFolder">Where the run saves its state and resumes from (<see cref="TrainingCheckpoint"/>), or null.</param>
     /// <param name="checkpointInterval">The time between mid-epoch checkpoints.</param>
+    /// <param name="checkAlive">Called between steps; throws to stop the run (the host's cancellation), or null.</param>
     public static TrainingSession Start(BaseModel baseModel, TaskSpec spec, AdapterTraining adapter, TrainerSettings settings,
         int maxTokens, TaskDataset train, TaskDataset? validation, ValidationMetric metric, string[]? classNames,
         Action<TrainingReport>? progress, Action<string>? log, CancellationToken cancellation,
-        string? checkpointFolder = null, TimeSpan checkpointInterval = default)
+        string? checkpointFolder = null, TimeSpan checkpointInterval = default, Action? checkAlive = null)
     {
         train.CheckMetric(metric, classNames);
         // Seed before the adapter and head are initialized, so a seed fixes the whole run.
@@ -55,7 +56,7 @@ internal sealed class TrainingSession : IDisposable
             var checkpoint = checkpointFolder == null ? null : new TrainingCheckpoint(checkpointFolder, checkpointInterval,
                 TrainingFingerprint.Compute(baseModel, spec, adapter, settings, maxTokens, examples, validation, metric, classNames), log);
             var trainer = new PrefixTuningTrainer(model, examples, settings, tokenLabels: spec.Kind == TaskKind.TokenClassification,
-                baseModel.Tokenizer.PadTokenId, baseModel.Device, validate, progress, log, cancellation, baseModel.ModeGate, checkpoint);
+                baseModel.Tokenizer.PadTokenId, baseModel.Device, validate, progress, log, cancellation, baseModel.ModeGate, checkpoint, checkAlive);
             log?.Invoke($"{spec.Method}: {examples.Count} training sequences, {trainer.TrainableParameterCount:N0} trainable parameters, " +
                 $"max {maxTokens} tokens per sequence, device {baseModel.Device}.");
             return new TrainingSession(engine, trainer);

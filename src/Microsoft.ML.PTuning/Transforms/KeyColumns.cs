@@ -36,4 +36,25 @@ internal static class KeyColumns
         }
         return builder.ToAnnotations();
     }
+
+    /// <summary>
+    /// A SlotNames annotation holding <paramref name="classNames"/> (what ML.NET's multiclass trainers put on their score
+    /// column, so each probability is named by its class), or no annotation when there are none.
+    /// </summary>
+    public static DataViewSchema.Annotations SlotNamesAnnotation(string[]? classNames)
+    {
+        var builder = new DataViewSchema.Annotations.Builder();
+        if (classNames != null)
+        {
+            var values = new VBuffer<ReadOnlyMemory<char>>(classNames.Length, classNames.Select(n => n.AsMemory()).ToArray());
+            builder.AddSlotNames(classNames.Length, (ref VBuffer<ReadOnlyMemory<char>> dst) => values.CopyTo(ref dst));
+        }
+        return builder.ToAnnotations();
+    }
+
+    /// <summary>The SlotNames annotation as an estimator promises it, when <paramref name="label"/> has key values.</summary>
+    public static SchemaShape SlotNamesShape(SchemaShape.Column label) =>
+        label.Annotations.TryFindColumn(AnnotationUtils.Kinds.KeyValues, out _)
+            ? new SchemaShape(new[] { new SchemaShape.Column(AnnotationUtils.Kinds.SlotNames, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false) })
+            : new SchemaShape(Array.Empty<SchemaShape.Column>());
 }

@@ -18,15 +18,21 @@ internal abstract class OutputColumn
 
     public OutputShape Shape { get; }
 
-    /// <summary>The column as the estimator promises it; key columns carry the label's annotations (its key values).</summary>
+    /// <summary>
+    /// The column as the estimator promises it; key columns carry the label's annotations (its key values), probabilities
+    /// slot names when the label has key values.
+    /// </summary>
     public SchemaShape.Column ToShape(SchemaShape.Column label) => Shape switch
     {
         OutputShape.ClassKey => new(Name, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, label.Annotations),
         OutputShape.ClassKeyPerWord => new(Name, SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.UInt32, true, label.Annotations),
-        _ => new(Name, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false),
+        _ => new(Name, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, KeyColumns.SlotNamesShape(label)),
     };
 
-    /// <summary>Adds the column, typed for <paramref name="classCount"/> classes, with the class names as key values.</summary>
+    /// <summary>
+    /// Adds the column, typed for <paramref name="classCount"/> classes, with the class names as key values (keys) or as
+    /// slot names (probabilities).
+    /// </summary>
     public void AddTo(DataViewSchema.Builder builder, int classCount, string[]? classNames)
     {
         var key = new KeyDataViewType(typeof(uint), classCount);
@@ -39,7 +45,7 @@ internal abstract class OutputColumn
                 builder.AddColumn(Name, new VectorDataViewType(key), KeyColumns.NamesAnnotation(classNames));
                 break;
             default:
-                builder.AddColumn(Name, new VectorDataViewType(NumberDataViewType.Single, classCount));
+                builder.AddColumn(Name, new VectorDataViewType(NumberDataViewType.Single, classCount), KeyColumns.SlotNamesAnnotation(classNames));
                 break;
         }
     }

@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.PTuning.Runtime;
+using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.PTuning.Transforms;
 
@@ -85,6 +86,7 @@ internal sealed class PredictionDataView<TInput, TOutput> : IDataView
 
         private void ReadNextBatch()
         {
+            _parent._task.Host?.CheckAlive(); // MLContext's cancellation, as ML.NET's own transforms check it
             var inputs = new List<TInput>(InferenceEngine.WindowSize);
             _batchStart = _current.Position;
             while (inputs.Count < InferenceEngine.WindowSize && _ahead!.MoveNext())

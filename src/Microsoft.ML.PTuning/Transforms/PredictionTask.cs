@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.PTuning.Runtime;
+using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.PTuning.Transforms;
 
@@ -19,6 +20,9 @@ internal abstract class PredictionTask<TInput, TOutput> : IPredictionTask
     }
 
     protected TrainedTask Trained { get; }
+
+    /// <summary>The ML.NET context whose cancellation stops a transform between windows of rows, or null.</summary>
+    public IHostEnvironment? Host { get; init; }
 
     protected InferenceEngine Engine => Trained.Engine;
 

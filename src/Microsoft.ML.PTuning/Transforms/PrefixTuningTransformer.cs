@@ -21,10 +21,14 @@ public sealed class PrefixTuningTransformer : ITransformer, IDisposable
 {
     private readonly IPredictionTask _prediction;
 
-    internal PrefixTuningTransformer(TrainedTask task)
+    /// <param name="task">The trained task.</param>
+    /// <param name="env">The ML.NET context it was trained or loaded in: a <c>Transform</c> stops when its execution is cancelled.</param>
+    internal PrefixTuningTransformer(TrainedTask task, IHostEnvironment? env)
     {
         Trained = task;
-        _prediction = task.Spec.Kind == TaskKind.TokenClassification ? new TokenClassificationTask(task) : new TextClassificationTask(task);
+        _prediction = task.Spec.Kind == TaskKind.TokenClassification
+            ? new TokenClassificationTask(task) { Host = env }
+            : new TextClassificationTask(task) { Host = env };
     }
 
     /// <summary>The tuning method the model was trained with.</summary>
@@ -74,5 +78,5 @@ public sealed class PrefixTuningTransformer : ITransformer, IDisposable
     void ICanSaveModel.Save(ModelSaveContext ctx) => ModelZipFormat.Save(Trained, ctx);
 
     // Called by ML.NET's component catalog through the LoadableClass attribute above.
-    private static PrefixTuningTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(ModelZipFormat.Load(env, ctx));
+    private static PrefixTuningTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => new(ModelZipFormat.Load(env, ctx), env);
 }

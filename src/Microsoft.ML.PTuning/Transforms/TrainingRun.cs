@@ -18,10 +18,12 @@ internal sealed class TrainingRun : IDisposable
     private readonly string[]? _classNames;
     private readonly bool _embedBaseModel;
     private readonly ComputePrecision _precision;
+    private readonly IHostEnvironment _env;
 
-    private TrainingRun(TrainingSession session, TaskSpec spec, TaskColumns columns, string[]? classNames, bool embedBaseModel,
+    private TrainingRun(IHostEnvironment env, TrainingSession session, TaskSpec spec, TaskColumns columns, string[]? classNames, bool embedBaseModel,
         ComputePrecision precision)
     {
+        _env = env;
         _precision = precision;
         _session = session;
         _spec = spec;
@@ -32,12 +34,16 @@ internal sealed class TrainingRun : IDisposable
 
     public PrefixTuningTrainer Trainer => _session.Trainer;
 
-    /// <summary>Prepares a run. <paramref name="env"/> supplies the default seed; <paramref name="log"/> receives progress lines.</summary>
+    /// <summary>
+    /// Prepares a run. <paramref name="env"/> (the MLContext) supplies the default seed and device (its GpuDeviceId and
+    /// FallbackToCpu) and stops the run when its execution is cancelled; <paramref name="log"/> receives progress lines.
+    /// </summary>
     public static TrainingRun Start(IHostEnvironment env, PrefixTuningOptions options, IDataView trainData, Action<string>? log,
         ValidationMetric metric = ValidationMetric.Auto)
     {
         ArgumentNullException.ThrowIfNull(trainData);
         options.Validate();
+        env.CheckAlive();
         var kind = KindOf(options);
         var columns = ColumnsOf(options);
         var rules = kind == TaskKind.TokenClassification ? TokenClassificationTask.Rules : TextClassificationTask.Rules;
@@ -46,15 +52,18 @@ internal sealed class TrainingRun : IDisposable
         string[]? classNames = KeyColumns.Names(label);
         var (train, validation) = ReadData(kind, options, columns, classCount, classNames, trainData, log);
 
-        var baseModel = BaseModel.Load(options.BaseModelPath!, DeviceSelection.Resolve(options.Device), log, options.Precision);
+        env.CheckAlive();
+        var baseModel = BaseModel.Load(options.BaseModelPath!, DeviceSelection.Resolve(options.Device, env, log), log, options.Precision,
+            LoadReportTo(options.Progress, log, env));
+        env.CheckAlive();
         options.ValidatePrefixDepth(baseModel.Config.NumHiddenLayers);
         var spec = new TaskSpec(kind, classCount, options.Method, options.PrefixLength,
             options.Method == TuningMethod.PrefixTuning ? options.PrefixDepth : null, PoolingOf(options, baseModel.Folder, log));
         var adapter = new AdapterTraining(options.PrefixProjection, options.PrefixHiddenSize, options.HiddenDropout);
         var session = TrainingSession.Start(baseModel, spec, adapter, SettingsOf(options, env), baseModel.Config.MaxTokens(options.MaxSequenceLength, spec.PositionsUsed),
             train, validation, metric, classNames, ReportTo(options.Progress, log), log, options.CancellationToken,
-            options.CheckpointFolder, options.CheckpointInterval);
-        return new TrainingRun(session, spec, columns, classNames, options.EmbedBaseModel, options.Precision);
+            options.CheckpointFolder, options.CheckpointInterval, env.CheckAlive);
+        return new TrainingRun(env, session, spec, columns, classNames, options.EmbedBaseModel, options.Precision);
     }
 
     /// <summary>
@@ -147,6 +156,30 @@ internal sealed class TrainingRun : IDisposable
             ValidationMetric = report.ValidationMetric,
             ExamplesPerSecond = report.ExamplesPerSecond,
             EndOfEpoch = report.EndOfEpoch,
+            Stage = PrefixTuningProgress.ProgressStage.Training,
+            Completed = report.Step,
+            Total = report.TotalSteps,
+            Elapsed = report.Elapsed,
+            EstimatedRemaining = report.Remaining,
+        };
+        progress?.Report(publicReport);
+        log?.Invoke(publicReport.ToString());
+    };
+
+    /// <summary>
+    /// The base model's load steps as the public progress type, to the options' sink and as log lines; the context's
+    /// cancellation is checked between steps (a large base takes a while to hash and read).
+    /// </summary>
+    private static Action<BaseModelLoadReport> LoadReportTo(IProgress<PrefixTuningProgress>? progress, Action<string>? log, IHostEnvironment env) => report =>
+    {
+        env.CheckAlive();
+        var publicReport = new PrefixTuningProgress
+        {
+            Stage = PrefixTuningProgress.ProgressStage.LoadingBaseModel,
+            Description = report.Step,
+            Completed = report.Completed,
+            Total = report.Total,
+            Elapsed = report.Elapsed,
         };
         progress?.Report(publicReport);
         log?.Invoke(publicReport.ToString());
@@ -154,7 +187,7 @@ internal sealed class TrainingRun : IDisposable
 
     /// <summary>Restores the best epoch and hands the trained model over as a transformer (the run no longer owns it).</summary>
     public PrefixTuningTransformer Finish() =>
-        new(TrainedTask.Freeze(_session.Finish(), _spec, _columns, _classNames, _embedBaseModel, _precision));
+        new(TrainedTask.Freeze(_session.Finish(), _spec, _columns, _classNames, _embedBaseModel, _precision), _env);
 
     public void Dispose() => _session.Dispose();
 }

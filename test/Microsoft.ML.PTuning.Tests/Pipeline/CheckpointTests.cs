@@ -113,7 +113,11 @@ public class CheckpointTests
 
         // The finished run's checkpoint stays: fitting again trains nothing and gives the same model.
         epochs.Clear();
-        var (again, againLog) = FitAndScore(options, r => epochs.Add(r.Epoch));
+        var (again, againLog) = FitAndScore(options, r =>
+        {
+            if (r.Stage == PrefixTuningProgress.ProgressStage.Training) // the base model's load still reports
+                epochs.Add(r.Epoch);
+        });
         Assert.Empty(epochs);
         Assert.Contains(againLog, m => m.Contains("training had finished"));
         Assert.Equal(0f, TinyData.MaxDifference(expected, again));
@@ -171,7 +175,11 @@ public class CheckpointTests
         string notAFolder = Path.Combine(TestPaths.NewTempFolder("checkpoint-file"), "taken");
         File.WriteAllText(notAFolder, "a file, not a folder");
         int reports = 0;
-        var io = Assert.ThrowsAny<IOException>(() => FitAndScore(Options(TinyBaseModel.Get(), notAFolder, Validation(), epochs: 1), _ => reports++));
+        var io = Assert.ThrowsAny<IOException>(() => FitAndScore(Options(TinyBaseModel.Get(), notAFolder, Validation(), epochs: 1), r =>
+        {
+            if (r.Stage == PrefixTuningProgress.ProgressStage.Training)
+                reports++;
+        }));
         Assert.Contains(notAFolder, io.Message);
         Assert.Equal(0, reports);
 
