@@ -30,7 +30,12 @@ internal sealed class TrainingRun : IDisposable
         _embedBaseModel = embedBaseModel;
     }
 
-    public PrefixTuningTrainer Trainer => _session.Trainer;
+    /// <summary>The training loop (sweeps run it an epoch at a time); HandcraftedPrompt has none.</summary>
+    public PrefixTuningTrainer Trainer => _session.Trainer
+        ?? throw new InvalidOperationException($"Method {_spec.Method} trains nothing, so its run has no training loop.");
+
+    /// <summary>Trains to the end (best epoch restored); nothing for HandcraftedPrompt.</summary>
+    public void Train() => _session.Trainer?.Run();
 
     /// <summary>Prepares a run. <paramref name="env"/> supplies the default seed; <paramref name="log"/> receives progress lines.</summary>
     public static TrainingRun Start(IHostEnvironment env, PrefixTuningOptions options, IDataView trainData, Action<string>? log,
@@ -48,9 +53,10 @@ internal sealed class TrainingRun : IDisposable
 
         var baseModel = BaseModel.Load(options.BaseModelPath!, DeviceSelection.Resolve(options.Device), log, options.Precision);
         options.ValidatePrefixDepth(baseModel.Config.NumHiddenLayers);
-        var spec = new TaskSpec(kind, classCount, options.Method, options.PrefixLength,
-            options.Method == TuningMethod.PrefixTuning ? options.PrefixDepth : null);
-        var adapter = new AdapterTraining(options.PrefixProjection, options.PrefixHiddenSize, options.HiddenDropout);
+        var spec = PromptSetup.Apply(new TaskSpec(kind, classCount, options.Method, options.PrefixLength,
+            options.Method == TuningMethod.PrefixTuning ? options.PrefixDepth : null), options, baseModel, columns, classNames);
+        var adapter = new AdapterTraining(options.PrefixProjection, options.PrefixHiddenSize, options.HiddenDropout,
+            (options as PrefixTuningTextClassificationOptions)?.PromptEncoderLstm ?? true);
         var session = TrainingSession.Start(baseModel, spec, adapter, SettingsOf(options, env), baseModel.Config.MaxTokens(options.MaxSequenceLength, spec.PositionsUsed),
             train, validation, metric, classNames, ReportTo(options.Progress, log), log, options.CancellationToken,
             options.CheckpointFolder, options.CheckpointInterval);

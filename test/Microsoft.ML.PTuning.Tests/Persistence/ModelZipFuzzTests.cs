@@ -117,7 +117,7 @@ public sealed class ModelZipFuzzTests : IDisposable
         }
 
         foreach (var (written, readable) in new (uint, uint)[]
-            { (0x00010001, 0x00010001), (0x00010003, 0x00010003), (0x00010003, 0x00010002), (0x00010002, 0x00010003), (0x00020000, 0x00020000), (0, 0), (uint.MaxValue, uint.MaxValue) })
+            { (0x00010001, 0x00010001), (0x00010002, 0x00010002), (0x00010004, 0x00010004), (0x00010004, 0x00010003), (0x00010003, 0x00010004), (0x00020000, 0x00020000), (0, 0), (uint.MaxValue, uint.MaxValue) })
         {
             yield return ($"format version 0x{written:X8} readable 0x{readable:X8}", Reader.Library, () => zip.WithVersion(written, readable));
         }

@@ -273,9 +273,26 @@ public sealed class ModelZipTrustTests(TrainedModels models) : IDisposable
         var older = Assert.IsType<FormatException>(LoadError(Write(zip.WithVersion(0x00010001, 0x00010001), "older.zip")));
         Assert.Contains("format version 0x00010001, older than this library reads", older.Message);
         Assert.Contains("Retrain", older.Message);
-        var newer = Assert.IsType<FormatException>(LoadError(Write(zip.WithVersion(0x00010003, 0x00010003), "newer.zip")));
-        Assert.Contains("format version 0x00010003, newer than this library reads", newer.Message);
+        var newer = Assert.IsType<FormatException>(LoadError(Write(zip.WithVersion(0x00010004, 0x00010004), "newer.zip")));
+        Assert.Contains("format version 0x00010004, newer than this library reads", newer.Message);
         Assert.Contains("update Microsoft.ML.PTuning", newer.Message);
+    }
+
+    [Fact]
+    public void AZipOfThePreviousFormatVersionWithoutPromptFieldsStillLoads()
+    {
+        string path = _folders.SaveZip(models.Context, models.Text, models.TextData, "current.zip");
+        var zip = new ZipVariants(path);
+        // 0x00010002 wrote no prompt template ("": one byte) and no label-word count (int 0) after the prefix depth.
+        byte[] previous = zip.Header.ToBytes()[..^5];
+        string rewritten = Write(zip.WithHeaderBytes(previous), "previous-header.zip");
+        string old = Write(new ZipVariants(rewritten).WithVersion(0x00010002, 0x00010002), "previous.zip");
+        var mlContext = new MLContext(seed: 1);
+        float[][] expected = TinyData.Scores(mlContext.Model.Load(path, out _).Transform(models.TextData));
+        float[][] loaded = TinyData.Scores(mlContext.Model.Load(old, out _).Transform(models.TextData));
+        Assert.Equal(0f, TinyData.MaxDifference(expected, loaded));
+        // The same bytes claiming the current version are short by those fields, and refused.
+        Assert.IsType<FormatException>(LoadError(Write(new ZipVariants(rewritten).WithVersion(0x00010003, 0x00010003), "short.zip")));
     }
 
     private static string Sha256Of(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
