@@ -23,6 +23,9 @@ internal sealed record QualityProfile(
         [TuningMethod.PromptTuning] = new[] { 1e-2, 3e-2 },
         [TuningMethod.LinearProbe] = new[] { 1e-3, 5e-3 },
         [TuningMethod.FullFineTuning] = new[] { 1e-4, 3e-4 },
+        // Trains nothing: one run, its rate unused.
+        [TuningMethod.HandcraftedPrompt] = new[] { 1e-3 },
+        [TuningMethod.PTuningV1] = new[] { 1e-3, 1e-2 },
     };
 
     /// <summary>One learning rate per method (the higher of the grid; short runs favour it), a hundred or two rows, 2 epochs.</summary>

@@ -74,6 +74,16 @@ internal sealed class QualitySuite
             Run(new MethodConfig(TuningMethod.PrefixTuning, best, false, PrefixDepth: EncoderConfig.Load(Path.Combine(_baseModel, "config.json")).NumHiddenLayers / 2));
             Run(new MethodConfig(TuningMethod.PromptTuning, _profile.PromptLength, false));
             Run(new MethodConfig(TuningMethod.LinearProbe, 0, false));
+            // Issue 12: the masked-LM methods, for text, where the base has a masked-LM head (the MiniLM ONNX import has none).
+            if (dataset is Banking77Dataset && BaseModel.Load(_baseModel, TorchSharp.torch.CPU, log: null).MaskedLanguageModelHead is not null)
+            {
+                Run(new MethodConfig(TuningMethod.HandcraftedPrompt, 0, false));
+                Run(new MethodConfig(TuningMethod.PTuningV1, _profile.PromptLength, false));
+            }
+            else if (dataset is Banking77Dataset)
+            {
+                Log.Line($"  No masked-LM head in '{_baseModel}': no HandcraftedPrompt or PTuningV1 rows.");
+            }
             // Last, so the clone of the encoder it trains cannot inflate the other runs' memory.
             Run(new MethodConfig(TuningMethod.FullFineTuning, 0, false));
             records.AddRange(done);
@@ -119,6 +129,11 @@ internal sealed class QualitySuite
                         o.EarlyStoppingPatience = _profile.Patience;
                         o.Seed = Datasets.Seed;
                         o.Progress = recorder;
+                        if (o is PrefixTuningTextClassificationOptions text && dataset is Banking77Dataset banking)
+                        {
+                            text.PromptTemplate = Banking77Dataset.PromptTemplate(config.Method);
+                            text.Verbalizer = banking.LabelWords;
+                        }
                         if (o.PrefixProjection)
                             projectionRate = o.EffectiveProjectionLearningRate;
                     });
@@ -147,7 +162,8 @@ internal sealed class QualitySuite
             {
                 File.Delete(zip);
             }
-            var (trainable, total) = ParameterCounts.Of(_baseModel, dataset.Kind, dataset.ClassCount, config);
+            var (trainable, total) = ParameterCounts.Of(_baseModel, dataset.Kind, dataset.ClassCount, config,
+                dataset is Banking77Dataset banking ? (Banking77Dataset.PromptTemplate(config.Method), chosen.Model.ClassNames!.Select(c => banking.LabelWords[c]).ToArray()) : null);
             var record = new QualityRecord(dataset.Name, config.Method.ToString(), config.ReportedLength, config.Projection,
                 chosen.Point.LearningRate, metric, macroF1, chosen.Point.BestEpoch, chosen.Point.TrainSeconds, trainable, total,
                 chosen.Point.PeakRssMb, zipBytes, config.Label, dataset.MetricName, chosen.Point.ValidationMetric, chosen.Curve,
@@ -180,10 +196,16 @@ internal sealed class QualitySuite
 internal static class ParameterCounts
 {
     /// <summary>Trainable scalars (adapter or MLP, head, encoder for full fine-tuning) and all scalars of the model.</summary>
-    public static (long Trainable, long Total) Of(string baseModelFolder, TaskKind kind, int classCount, MethodConfig config)
+    public static (long Trainable, long Total) Of(string baseModelFolder, TaskKind kind, int classCount, MethodConfig config,
+        (string Template, string[][] LabelWords)? prompt = null)
     {
         var baseModel = BaseModel.Load(baseModelFolder, TorchSharp.torch.CPU, log: null);
-        var spec = new TaskSpec(kind, classCount, config.Method, Math.Max(1, config.PrefixLength), config.PrefixDepth);
+        bool maskedLm = config.Method is TuningMethod.HandcraftedPrompt or TuningMethod.PTuningV1;
+        var spec = new TaskSpec(kind, classCount, config.Method, Math.Max(1, config.PrefixLength), config.PrefixDepth)
+        {
+            PromptTemplate = maskedLm ? prompt?.Template : null,
+            LabelWords = maskedLm ? prompt?.LabelWords : null,
+        };
         using var model = TaskModels.CreateForTraining(baseModel, spec, new AdapterTraining(config.Projection, PrefixHiddenSize: 512, Dropout: 0.1));
         long trainable = model.TrainableParameters().Sum(p => p.numel());
         long adapterAndHead = model.parameters().Sum(p => p.numel());
