@@ -121,8 +121,9 @@ internal static class ModelZipFormat
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or KeyNotFoundException)
         {
             model?.Dispose();
+            // The base is the recorded one (digests checked), so a method it cannot serve is the zip's inconsistency.
             if (spec.UsesMaskedLanguageModel && baseModel.MaskedLanguageModelHead is null)
-                throw new InvalidOperationException(TaskModels.NoHeadMessage(baseModel, method), e);
+                throw new FormatException($"{CorruptPrefix}{TaskModels.NoHeadMessage(baseModel, method)}", e);
             throw new FormatException($"The prefix-tuning model in this zip is corrupt: the stream '{AdapterStream}' does not fit a " +
                 $"{method} model with {classCount} classes over base '{header.BaseFolder}': {e.Message}", e);
         }

@@ -158,6 +158,18 @@ public sealed class ModelZipFuzzTests : IDisposable
         yield return ("no weight file", () => zip.WithHeader(header with { BaseFiles = files.Where((_, i) => i != 1).ToArray() }));
         yield return ("a tokenizer file left out", () => zip.WithHeader(header with { BaseFiles = files.Take(files.Count - 1).ToArray() }));
         yield return ("the files listed 20 times", () => zip.WithHeader(header with { BaseFiles = Enumerable.Repeat(files, 20).SelectMany(f => f).ToArray() }));
+        // The prompt fields: only the masked-LM methods have them, and they need both, one or more words per class.
+        string[][] words = Enumerable.Range(0, header.ClassCount).Select(_ => new[] { "card" }).ToArray();
+        yield return ("a prompt template for a prefix model", () => zip.WithHeader(header with { PromptTemplate = "{Sentence1} {mask}", LabelWords = words }));
+        yield return ("HandcraftedPrompt without a template", () => zip.WithHeader(header with { Method = TuningMethod.HandcraftedPrompt, LabelWords = words }));
+        yield return ("PTuningV1 without label words", () => zip.WithHeader(header with { Method = TuningMethod.PTuningV1, PromptTemplate = "{prompt:2} {Sentence1} {mask}" }));
+        yield return ("HandcraftedPrompt with a class without words", () => zip.WithHeader(header with
+        {
+            Method = TuningMethod.HandcraftedPrompt,
+            PromptTemplate = "{Sentence1} {mask}",
+            LabelWords = words.Select((w, i) => i == 0 ? Array.Empty<string>() : w).ToArray(),
+        }));
+        yield return ("HandcraftedPrompt with a malformed template", () => zip.WithHeader(header with { Method = TuningMethod.HandcraftedPrompt, PromptTemplate = "{Sentence1} {oops}", LabelWords = words }));
 
         string hexCaps = files[1].Sha256.ToUpperInvariant();
         string[] digests =
