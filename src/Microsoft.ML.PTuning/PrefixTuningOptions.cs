@@ -100,7 +100,8 @@ public abstract class PrefixTuningOptions
 
     /// <summary>
     /// Peak learning rate of AdamW. Null picks the method's usual value: 1e-2 for prefix and prompt tuning
-    /// (P-Tuning v2 uses 5e-3 to 3e-2), 1e-3 for a linear probe, 2e-5 for full fine-tuning. Must be in (0, 1]: AdamW
+    /// (P-Tuning v2 uses 5e-3 to 3e-2), 1e-3 for a linear probe and for P-Tuning v1's prompt encoder, 2e-5 for full
+    /// fine-tuning (the handcrafted prompt trains nothing). Must be in (0, 1]: AdamW
     /// moves every weight by about the rate per step whatever the gradient's size, so at 1 each step already changes
     /// every weight by about 1, far beyond any rate these methods train at.
     /// </summary>
@@ -203,7 +204,7 @@ public abstract class PrefixTuningOptions
     internal double EffectiveLearningRate => LearningRate ?? Method switch
     {
         TuningMethod.FullFineTuning => 2e-5,
-        TuningMethod.LinearProbe => 1e-3,
+        TuningMethod.LinearProbe or TuningMethod.PTuningV1 => 1e-3,
         _ => 1e-2,
     };
 
@@ -223,7 +224,7 @@ public abstract class PrefixTuningOptions
         RequireName(LabelColumnName, nameof(LabelColumnName));
         RequireName(PredictionColumnName, nameof(PredictionColumnName));
         if (!Enum.IsDefined(Method))
-            throw new ArgumentOutOfRangeException(nameof(Method), Method, "Method must be one of PrefixTuning, PromptTuning, FullFineTuning, LinearProbe.");
+            throw new ArgumentOutOfRangeException(nameof(Method), Method, "Method must be one of PrefixTuning, PromptTuning, FullFineTuning, LinearProbe, HandcraftedPrompt, PTuningV1.");
         bool usesPrefix = Method is TuningMethod.PrefixTuning or TuningMethod.PromptTuning;
         if (usesPrefix && PrefixLength < 1)
             throw new ArgumentOutOfRangeException(nameof(PrefixLength), PrefixLength, "PrefixLength must be at least 1 for prefix and prompt tuning.");

@@ -15,5 +15,7 @@ public sealed class PrefixTuningTokenClassificationOptions : PrefixTuningOptions
     {
         base.Validate();
         RequireName(SentenceColumnName, nameof(SentenceColumnName));
+        if (Method is TuningMethod.HandcraftedPrompt or TuningMethod.PTuningV1)
+            throw new ArgumentException($"Method {Method} classifies text at a mask; use PrefixTuningTextClassificationOptions (token classification has no prompt methods).", nameof(Method));
     }
 }

@@ -20,4 +20,21 @@ public enum TuningMethod
 
     /// <summary>Linear probe: only the task head is trained on the frozen encoder's features (a baseline).</summary>
     LinearProbe = 3,
+
+    /// <summary>
+    /// A handcrafted prompt (zero-shot): each input is rendered through a cloze template
+    /// (<c>PrefixTuningTextClassificationOptions.PromptTemplate</c>, e.g. <c>"{Sentence1} It was {mask}."</c>) and the
+    /// frozen masked-language model's logits at the mask for each class's label words
+    /// (<c>PrefixTuningTextClassificationOptions.Verbalizer</c>) give the class scores. Nothing is trained; the base
+    /// model must have a masked-LM head. Text classification only.
+    /// </summary>
+    HandcraftedPrompt = 4,
+
+    /// <summary>
+    /// P-Tuning v1 (Liu et al., 2021): the template's <c>{prompt:N}</c> slots hold trainable continuous vectors produced by a
+    /// prompt encoder (a bidirectional LSTM and an MLP, or an MLP alone), inserted among the input embeddings; backbone and
+    /// masked-LM head stay frozen and the class is read at the mask through the verbalizer, as for
+    /// <see cref="HandcraftedPrompt"/>. After training the encoder is folded to plain vectors. Text classification only.
+    /// </summary>
+    PTuningV1 = 5,
 }

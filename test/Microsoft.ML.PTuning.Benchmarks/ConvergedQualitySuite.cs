@@ -76,6 +76,17 @@ internal sealed class ConvergedQualitySuite
             plan.Trial(plan.ConfigOf(best) with { Pooling = other }, best.LearningRate);
             plan.Search(new MethodConfig(TuningMethod.LinearProbe, 0, false, Pooling: other));
         }
+        // Issue 12's masked-LM methods, on Banking77, where the base has a masked-LM head (the MiniLM ONNX import has none).
+        if (Runtime.BaseModel.Load(_baseModel, TorchSharp.torch.CPU, log: null).MaskedLanguageModelHead is null)
+        {
+            Log.Line($"  No masked-LM head in '{_baseModel}': no HandcraftedPrompt or PTuningV1 rows.");
+        }
+        else
+        {
+            var text = plans.Single(p => p.Dataset is Banking77Dataset);
+            text.Search(new MethodConfig(TuningMethod.HandcraftedPrompt, 0, false));
+            text.Search(new MethodConfig(TuningMethod.PTuningV1, _profile.PromptLength, false));
+        }
         foreach (var plan in plans)
             plan.Defaults();
 
@@ -203,7 +214,7 @@ internal sealed class ConvergedQualitySuite
             int s = seed ?? Profile.Seeds[0];
             return Run(config.Label, config, rate, s, o =>
             {
-                QualitySuite.Configure(o, _suite._baseModel, config, rate, Epochs, Profile.Data.BatchSize, Profile.Data.Patience, s, NoProgress.Instance);
+                QualitySuite.Configure(o, Dataset, _suite._baseModel, config, rate, Epochs, Profile.Data.BatchSize, Profile.Data.Patience, s, NoProgress.Instance);
             });
         }
 
@@ -261,7 +272,8 @@ internal sealed class ConvergedQualitySuite
                 {
                     File.Delete(zip);
                 }
-                var (trainable, total) = ParameterCounts.Of(_suite._baseModel, Dataset.Kind, Dataset.ClassCount, config, pooling);
+                var (trainable, total) = ParameterCounts.Of(_suite._baseModel, Dataset.Kind, Dataset.ClassCount, config, pooling,
+                    ParameterCounts.PromptOf(Dataset, config, model));
                 var record = new TrialRecord(id, Dataset.Name, label, config.Method.ToString(), config.ReportedLength, config.Projection,
                     Dataset.Kind == TaskKind.SequenceClassification ? pooling.ToString() : "", config.Pooling.ToString(), rate, projectionRate, seed, maxEpochs, patience,
                     Dataset.MetricName, curve, curve.Length > 0 ? curve[bestEpoch - 1] : double.NaN, bestEpoch, recorder.EpochExamplesPerSecond.Count,

@@ -65,14 +65,14 @@ internal static class EpochSpeedRows
             for (int e = 0; e < epochs; e++)
             {
                 TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-                seconds.Add(session.Trainer.RunEpoch().Duration.TotalSeconds);
+                seconds.Add(session.Trainer!.RunEpoch().Duration.TotalSeconds);
                 cpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds);
                 Log.Progress($"  {label}: epoch {e + 1}/{epochs} {seconds[^1]:F1} s (CPU {cpu[^1]:F1} s)");
             }
             double later = seconds.Skip(1).Average();
             double laterCpu = cpu.Skip(1).Average();
             double padding = Padding(data, baseModel, maxTokens, grouped);
-            long cache = session.Trainer.BelowPrefix?.Bytes ?? 0;
+            long cache = session.Trainer!.BelowPrefix?.Bytes ?? 0;
             double ratio = results.Count == 0 ? 1.0 : later / results[0].LaterEpochSeconds;
             double cpuRatio = results.Count == 0 ? 1.0 : laterCpu / results[0].LaterEpochCpuSeconds;
             results.Add(new EpochVariantSpeed(label, grouped, depth, rows, BatchSize, PrefixLength, seconds, later, ratio, cpu, laterCpu, cpuRatio, padding, cache));

@@ -23,6 +23,9 @@ internal sealed record QualityProfile(
         [TuningMethod.PromptTuning] = new[] { 1e-2, 3e-2 },
         [TuningMethod.LinearProbe] = new[] { 1e-3, 5e-3 },
         [TuningMethod.FullFineTuning] = new[] { 1e-4, 3e-4 },
+        // Trains nothing: one run, its rate unused.
+        [TuningMethod.HandcraftedPrompt] = new[] { 1e-3 },
+        [TuningMethod.PTuningV1] = new[] { 1e-3, 1e-2 },
     };
 
     /// <summary>One learning rate per method (the higher of the grid; short runs favour it), a hundred or two rows, 2 epochs.</summary>
@@ -69,6 +72,10 @@ internal sealed record ConvergedProfile(string Name, QualityProfile Data, int Ba
         [TuningMethod.PromptTuning] = new[] { 3e-3, 1e-2, 3e-2 },
         [TuningMethod.LinearProbe] = new[] { 1e-3, 3e-3, 1e-2 },
         [TuningMethod.FullFineTuning] = new[] { 3e-5, 1e-4, 3e-4 },
+        // Trains nothing: one run, its rate unused.
+        [TuningMethod.HandcraftedPrompt] = new[] { 1e-3 },
+        // P-Tuning v1's prompt encoder (LSTM + MLP) trains at the library's default 1e-3, bracketed.
+        [TuningMethod.PTuningV1] = new[] { 3e-4, 1e-3, 3e-3 },
     };
 
     /// <summary>

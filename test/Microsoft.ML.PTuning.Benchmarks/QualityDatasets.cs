@@ -12,13 +12,15 @@ internal sealed record MethodConfig(TuningMethod Method, int PrefixLength, bool 
     ComputePrecision Precision = ComputePrecision.Float32, PoolingMode Pooling = PoolingMode.Auto)
 {
     /// <summary>Prefix (or prompt) length as the record reports it: 0 for methods without one.</summary>
-    public int ReportedLength => Method is TuningMethod.PrefixTuning or TuningMethod.PromptTuning ? PrefixLength : 0;
+    public int ReportedLength => Method is TuningMethod.PrefixTuning or TuningMethod.PromptTuning or TuningMethod.PTuningV1 ? PrefixLength : 0;
 
     public string Label => Method switch
     {
         TuningMethod.PrefixTuning => $"PT2 P={PrefixLength}" + (Projection ? " +proj" : "") + (PrefixDepth is int k ? $" k={k}" : "") + (GroupByLength ? " grouped" : ""),
         TuningMethod.PromptTuning => $"Prompt P={PrefixLength}",
         TuningMethod.LinearProbe => "Linear probe",
+        TuningMethod.HandcraftedPrompt => "Handcrafted prompt (zero-shot)",
+        TuningMethod.PTuningV1 => $"P-Tuning v1 Q={PrefixLength}",
         _ => "Full FT",
     } + (Precision == ComputePrecision.Float32 ? "" : $" {Precision}") + (Pooling == PoolingMode.Auto ? "" : $" {Pooling.ToString().ToLowerInvariant()}");
 }
@@ -73,9 +75,18 @@ internal sealed class Banking77Dataset : QualityDataset
         Validation = toKey.Transform(mlContext.Data.LoadFromEnumerable(splits.Validation));
         Test = toKey.Transform(mlContext.Data.LoadFromEnumerable(splits.Test));
         MaxTokens = maxTokens;
+        // The masked-LM methods' verbalizer: each intent's own words ("card_arrival" → card, arrival; a class scores their mean).
+        LabelWords = splits.Classes.ToDictionary(c => c, c => c.Split('_', StringSplitOptions.RemoveEmptyEntries));
     }
 
     private int MaxTokens { get; }
+
+    /// <summary>The cloze template of the masked-LM rows (<c>{prompt}</c> for P-Tuning v1 takes the profile's prompt length).</summary>
+    public static string PromptTemplate(TuningMethod method) =>
+        (method == TuningMethod.PTuningV1 ? "{prompt} " : "") + "{Sentence1} This is about {mask}.";
+
+    /// <summary>Label words per intent, for the masked-LM methods.</summary>
+    public IReadOnlyDictionary<string, string[]> LabelWords { get; }
 
     public static Banking77Dataset Load(MLContext mlContext, string dataFolder, QualityProfile profile)
     {

@@ -57,7 +57,7 @@ internal sealed class QualitySuite
                 {
                     model = dataset.Fit(o =>
                     {
-                        Configure(o, _baseModel, config, rate, epochs, _profile.BatchSize, _profile.Patience, Datasets.Seed, recorder);
+                        Configure(o, dataset, _baseModel, config, rate, epochs, _profile.BatchSize, _profile.Patience, Datasets.Seed, recorder);
                         if (o.PrefixProjection)
                             projectionRate = o.EffectiveProjectionLearningRate;
                     });
@@ -86,7 +86,8 @@ internal sealed class QualitySuite
             {
                 File.Delete(zip);
             }
-            var (trainable, total) = ParameterCounts.Of(_baseModel, dataset.Kind, dataset.ClassCount, config);
+            var (trainable, total) = ParameterCounts.Of(_baseModel, dataset.Kind, dataset.ClassCount, config,
+                prompt: ParameterCounts.PromptOf(dataset, config, chosen.Model));
             var record = new QualityRecord(dataset.Name, config.Method.ToString(), config.ReportedLength, config.Projection,
                 chosen.Point.LearningRate, metric, macroF1, chosen.Point.BestEpoch, chosen.Point.TrainSeconds, trainable, total,
                 chosen.Point.PeakRssMb, zipBytes, config.Label, dataset.MetricName, chosen.Point.ValidationMetric, chosen.Curve,
@@ -103,8 +104,8 @@ internal sealed class QualitySuite
     }
 
     /// <summary>The options of one run: the base, the method's shape, the rate, the budget and the seed.</summary>
-    internal static void Configure(PrefixTuningOptions o, string baseModel, MethodConfig config, double rate, int epochs, int batchSize, int patience,
-        int seed, IProgress<PrefixTuningProgress> progress)
+    internal static void Configure(PrefixTuningOptions o, QualityDataset dataset, string baseModel, MethodConfig config, double rate, int epochs,
+        int batchSize, int patience, int seed, IProgress<PrefixTuningProgress> progress)
     {
         o.BaseModelPath = baseModel;
         o.Method = config.Method;
@@ -114,7 +115,14 @@ internal sealed class QualitySuite
         o.GroupByLength = config.GroupByLength;
         o.Precision = config.Precision;
         if (o is PrefixTuningTextClassificationOptions text)
+        {
             text.Pooling = config.Pooling;
+            if (dataset is Banking77Dataset banking)
+            {
+                text.PromptTemplate = Banking77Dataset.PromptTemplate(config.Method);
+                text.Verbalizer = banking.LabelWords;
+            }
+        }
         o.LearningRate = rate;
         o.MaxEpochs = epochs;
         o.BatchSize = batchSize;
@@ -139,11 +147,23 @@ internal sealed class QualitySuite
 /// <summary>Parameter counts of a method's training-time model, from the library's own model builder.</summary>
 internal static class ParameterCounts
 {
+    /// <summary>The template and label words (in class order) a masked-LM method of <paramref name="config"/> trained with, or null.</summary>
+    public static (string Template, string[][] LabelWords)? PromptOf(QualityDataset dataset, MethodConfig config, PrefixTuningTransformer model) =>
+        dataset is Banking77Dataset banking && config.Method is TuningMethod.HandcraftedPrompt or TuningMethod.PTuningV1
+            ? (Banking77Dataset.PromptTemplate(config.Method), model.ClassNames!.Select(c => banking.LabelWords[c]).ToArray())
+            : null;
+
     /// <summary>Trainable scalars (adapter or MLP, head, encoder for full fine-tuning) and all scalars of the model.</summary>
-    public static (long Trainable, long Total) Of(string baseModelFolder, TaskKind kind, int classCount, MethodConfig config, PoolingMode pooling = PoolingMode.Cls)
+    public static (long Trainable, long Total) Of(string baseModelFolder, TaskKind kind, int classCount, MethodConfig config,
+        PoolingMode pooling = PoolingMode.Cls, (string Template, string[][] LabelWords)? prompt = null)
     {
         var baseModel = BaseModel.Load(baseModelFolder, TorchSharp.torch.CPU, log: null);
-        var spec = new TaskSpec(kind, classCount, config.Method, Math.Max(1, config.PrefixLength), config.PrefixDepth, pooling);
+        bool maskedLm = config.Method is TuningMethod.HandcraftedPrompt or TuningMethod.PTuningV1;
+        var spec = new TaskSpec(kind, classCount, config.Method, Math.Max(1, config.PrefixLength), config.PrefixDepth, pooling)
+        {
+            PromptTemplate = maskedLm ? prompt?.Template : null,
+            LabelWords = maskedLm ? prompt?.LabelWords : null,
+        };
         using var model = TaskModels.CreateForTraining(baseModel, spec, new AdapterTraining(config.Projection, PrefixHiddenSize: 512, Dropout: 0.1));
         long trainable = model.TrainableParameters().Sum(p => p.numel());
         long adapterAndHead = model.parameters().Sum(p => p.numel());

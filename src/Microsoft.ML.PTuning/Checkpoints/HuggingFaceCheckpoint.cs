@@ -200,6 +200,69 @@ public sealed class HuggingFaceCheckpoint : IDisposable
             log?.Invoke($"{file}: ignored {ignored.Count} tensor(s) the encoder does not use: {string.Join(", ", ignored)}.");
     }
 
+    /// <summary>
+    /// The checkpoint's masked-language-model head over <paramref name="encoder"/> (its decoder tied to the encoder's word
+    /// embeddings), or null when the file has none: RoBERTa's <c>lm_head.dense</c>, <c>lm_head.layer_norm</c>,
+    /// <c>lm_head.bias</c>; BERT's <c>cls.predictions.transform.dense</c>, <c>cls.predictions.transform.LayerNorm</c>,
+    /// <c>cls.predictions.bias</c> (the bias may also be stored as the tied <c>decoder.bias</c>). Bare encoders
+    /// (<c>RobertaModel</c>, <c>BertModel</c>, the MiniLM ONNX import) have none.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file holds part of a head (missing tensors listed) or a tensor of another shape.</exception>
+    public MaskedLanguageModelHead? CreateMaskedLanguageModelHead(TransformerEncoder encoder, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        bool roberta = Config.IsRoberta;
+        string file = Path.GetFileName(WeightsPath);
+        var head = new MaskedLanguageModelHead(encoder);
+        try
+        {
+            var sources = new List<(TorchSharp.Modules.Parameter Target, string Name)>();
+            var missing = new List<string>();
+            foreach (var (name, parameter) in head.named_parameters())
+            {
+                string key = MaskedLanguageModelHead.HuggingFaceName(name, roberta);
+                if (name == "bias" && !_tensors.ContainsKey(key) && _tensors.ContainsKey(MaskedLanguageModelHead.DecoderBiasName(roberta)))
+                    key = MaskedLanguageModelHead.DecoderBiasName(roberta);
+                if (_tensors.TryGetValue(key, out Tensor? source))
+                {
+                    if (!source.shape.SequenceEqual(parameter.shape))
+                    {
+                        throw new InvalidDataException(
+                            $"{file}: tensor '{key}' has shape [{string.Join(", ", source.shape)}] but the masked-language-model head built from " +
+                            $"{ConfigFileName} expects [{string.Join(", ", parameter.shape)}].");
+                    }
+                    sources.Add((parameter, key));
+                }
+                else
+                {
+                    missing.Add(key);
+                }
+            }
+            if (sources.Count == 0)
+            {
+                head.Dispose();
+                return null;
+            }
+            if (missing.Count > 0)
+            {
+                throw new InvalidDataException(
+                    $"{file} ({WeightsPath}) holds part of a masked-language-model head but lacks {string.Join(", ", missing)}.");
+            }
+            using (torch.no_grad())
+            {
+                foreach (var (target, key) in sources)
+                    target.copy_(_tensors[key]);
+            }
+            log?.Invoke($"{file}: masked-language-model head {(roberta ? "lm_head.*" : "cls.predictions.*")} loaded (decoder tied to the word embeddings).");
+            return head;
+        }
+        catch
+        {
+            head.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Releases the checkpoint's tensors.</summary>
     public void Dispose()
     {

@@ -40,14 +40,27 @@ internal sealed class EncoderEmbeddings : nn.Module
     /// <summary>
     /// Embeds <paramref name="inputIds"/> <c>[B, T]</c>, with <paramref name="promptEmbeddings"/> <c>[B, Q, H]</c>
     /// (or null) placed before the tokens, after <paramref name="pastLength"/> prefix positions. Returns
-    /// <c>[B, Q + T, H]</c>.
+    /// <c>[B, Q + T, H]</c>. With <paramref name="insertedPrompt"/> <c>[Q', H]</c> (P-Tuning v1), a negative id −(k + 1)
+    /// among the tokens takes prompt vector k instead of a word embedding, then gets the token's position and type.
     /// </summary>
-    public Tensor forward(Tensor inputIds, Tensor? tokenTypeIds, Tensor? promptEmbeddings, int pastLength)
+    public Tensor forward(Tensor inputIds, Tensor? tokenTypeIds, Tensor? promptEmbeddings, int pastLength, Tensor? insertedPrompt = null)
     {
         long batch = inputIds.shape[0];
         int promptLength = promptEmbeddings is null ? 0 : (int)promptEmbeddings.shape[1];
 
-        Tensor inputsEmbeds = word_embeddings.forward(inputIds);
+        Tensor inputsEmbeds;
+        if (insertedPrompt is null)
+        {
+            inputsEmbeds = word_embeddings.forward(inputIds);
+        }
+        else
+        {
+            Tensor slots = inputIds.lt(0);
+            Tensor words = word_embeddings.forward(inputIds.clamp_min(0));
+            Tensor index = (-inputIds - 1).clamp_min(0);
+            Tensor vectors = insertedPrompt.to_type(words.dtype).index_select(0, index.flatten()).view(words.shape);
+            inputsEmbeds = torch.where(slots.unsqueeze(-1), vectors, words);
+        }
         if (promptEmbeddings is not null)
             inputsEmbeds = torch.cat([promptEmbeddings.to_type(inputsEmbeds.dtype), inputsEmbeds], dim: 1);
 

@@ -28,7 +28,9 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
     public const string PromptEmbeddingsKey = "prompt_embeddings";
 
     private PrefixEncoder? _prefixEncoder;
-    private readonly PromptEncoder? _promptEncoder;
+    private PromptEncoder? _promptEncoder;
+    private PTuningPromptEncoder? _promptReparameterization;
+    private readonly int _maskTokenId = -1;
     private readonly TaskHead _head;
     private readonly TransformerEncoder _backbone;
 
@@ -45,6 +47,8 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
     /// count); null puts it in every layer. Ignored by the other methods.</param>
     /// <param name="pooling">Sequence classification: <see cref="PoolingMode.Cls"/> (Hugging Face's head for the model type)
     /// or <see cref="PoolingMode.Mean"/> (<see cref="MeanPoolingClassificationHead"/>). Ignored for token classification.</param>
+    /// <param name="maskedLanguageModel">HandcraftedPrompt and PTuningV1 (required there, ignored otherwise): the masked-LM
+    /// head, mask token, label words and prompt vectors the class is read with.</param>
     public PrefixTunedModel(
         TransformerEncoder backbone,
         TaskKind task,
@@ -55,7 +59,8 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
         int prefixHiddenSize = 512,
         double? dropout = null,
         int? prefixDepth = null,
-        PoolingMode pooling = PoolingMode.Cls)
+        PoolingMode pooling = PoolingMode.Cls,
+        MaskedLanguageModelPrompt? maskedLanguageModel = null)
         : base(nameof(PrefixTunedModel))
     {
         ArgumentNullException.ThrowIfNull(backbone);
@@ -67,6 +72,15 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
         if (task == TaskKind.SequenceClassification && pooling is not (PoolingMode.Cls or PoolingMode.Mean))
             throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "The pooling must be resolved to Cls or Mean before a model is built.");
         bool usesPrefix = method is TuningMethod.PrefixTuning or TuningMethod.PromptTuning;
+        bool maskedLm = method is TuningMethod.HandcraftedPrompt or TuningMethod.PTuningV1;
+        if (maskedLm && maskedLanguageModel is null)
+            throw new ArgumentNullException(nameof(maskedLanguageModel), $"{method} reads its classes with a masked-LM head and a verbalizer; none was given.");
+        if (maskedLm && task != TaskKind.SequenceClassification)
+            throw new ArgumentException($"{method} classifies text (sequence classification), not tokens.", nameof(task));
+        if (maskedLm && maskedLanguageModel!.LabelWordPieces.Count != numLabels)
+            throw new ArgumentException($"The verbalizer has label words for {maskedLanguageModel.LabelWordPieces.Count} classes; the model has {numLabels}.", nameof(maskedLanguageModel));
+        if (method == TuningMethod.PTuningV1 && maskedLanguageModel!.PromptLength < 1)
+            throw new ArgumentException("PTuningV1 needs at least one prompt vector ({prompt:N} in the template).", nameof(maskedLanguageModel));
         if (usesPrefix && prefixLength < 1)
             throw new ArgumentOutOfRangeException(nameof(prefixLength), prefixLength, $"{method} needs a prefix length of at least 1.");
 
@@ -89,15 +103,23 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
         _backbone = backbone;
         Task = task;
         Method = method;
-        PrefixLength = usesPrefix ? prefixLength : 0;
+        PrefixLength = usesPrefix ? prefixLength : method == TuningMethod.PTuningV1 ? maskedLanguageModel!.PromptLength : 0;
         LayersBelowPrefix = method == TuningMethod.PrefixTuning ? config.NumHiddenLayers - (prefixDepth ?? config.NumHiddenLayers) : 0;
 
         if (method == TuningMethod.PrefixTuning)
             _prefixEncoder = new PrefixEncoder(config, prefixLength, prefixProjection, prefixHiddenSize, adapterDropout, prefixDepth);
         else if (method == TuningMethod.PromptTuning)
             _promptEncoder = PromptEncoder.FromVocabulary(backbone.WordEmbeddingWeight, prefixLength);
+        else if (method == TuningMethod.PTuningV1 && maskedLanguageModel!.PromptEncoderLstm is bool lstm)
+            _promptReparameterization = new PTuningPromptEncoder(PrefixLength, config.HiddenSize, lstm);
+        else if (method == TuningMethod.PTuningV1)
+            _promptEncoder = new PromptEncoder(PrefixLength, config.HiddenSize);
+        if (maskedLm)
+            _maskTokenId = maskedLanguageModel!.MaskTokenId;
 
-        _head = task == TaskKind.TokenClassification
+        _head = maskedLm
+            ? new VerbalizerHead(maskedLanguageModel!.Head, maskedLanguageModel.LabelWordPieces)
+            : task == TaskKind.TokenClassification
             ? new TokenClassificationHead(config.HiddenSize, numLabels, headDropout)
             : pooling == PoolingMode.Mean
                 ? new MeanPoolingClassificationHead(config.HiddenSize, numLabels, headDropout)
@@ -109,6 +131,8 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
             register_module("prefix_encoder", _prefixEncoder);
         if (_promptEncoder is not null)
             register_module("prompt_encoder", _promptEncoder);
+        if (_promptReparameterization is not null)
+            register_module("prompt_encoder", _promptReparameterization);
         register_module("head", _head);
 
         // Adapter and head follow the backbone's device.
@@ -130,7 +154,7 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
     /// <summary>What is trained.</summary>
     public TuningMethod Method { get; }
 
-    /// <summary>Prefix or prompt length P; 0 for full fine-tuning and linear probe.</summary>
+    /// <summary>Prefix or prompt length P (P-Tuning v1: the template's prompt vectors Q); 0 for full fine-tuning, linear probe and the handcrafted prompt.</summary>
     public int PrefixLength { get; }
 
     /// <summary>
@@ -146,7 +170,7 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
     /// <summary>The deep prefix (PrefixTuning), else null.</summary>
     public PrefixEncoder? Prefix => _prefixEncoder;
 
-    /// <summary>The input prompt (PromptTuning), else null.</summary>
+    /// <summary>The input prompt (PromptTuning), or P-Tuning v1's prompt vectors once folded (or loaded), else null.</summary>
     public PromptEncoder? Prompt => _promptEncoder;
 
     /// <summary>The task head.</summary>
@@ -158,6 +182,8 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
     /// </summary>
     public override Tensor forward(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds)
     {
+        if (_maskTokenId >= 0)
+            return ForwardAtMask(inputIds, attentionMask, tokenTypeIds);
         if (LayersBelowPrefix > 0)
             return ForwardAbovePrefix(ForwardBelowPrefix(inputIds, attentionMask, tokenTypeIds), attentionMask);
         using var scope = torch.NewDisposeScope();
@@ -178,6 +204,20 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
                 hidden = hidden.narrow(1, PrefixLength, inputIds.shape[1]);   // the head reads the real tokens; [CLS] is at P
         }
         return _head.Classify(hidden, attentionMask).MoveToOuterDisposeScope();
+    }
+
+    // HandcraftedPrompt and PTuningV1: the encoder (P-Tuning v1's vectors at the prompt slots), the hidden state at each
+    // row's one mask token, the verbalizer's class logits [B, C].
+    private Tensor ForwardAtMask(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor? vectors = _promptReparameterization?.Vectors() ?? (Method == TuningMethod.PTuningV1 ? _promptEncoder!.Table : null);
+        Tensor hidden = vectors is null
+            ? _backbone.forward(inputIds, attentionMask, tokenTypeIds, null, null)
+            : _backbone.ForwardWithInsertedPrompt(inputIds, attentionMask, tokenTypeIds, vectors);
+        Tensor position = inputIds.eq(_maskTokenId).to_type(ScalarType.Int64).argmax(1);
+        Tensor atMask = hidden.gather(1, position.view(-1, 1, 1).expand(-1, 1, hidden.shape[2])).squeeze(1);
+        return _head.forward(atMask).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -231,10 +271,20 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
 
     /// <summary>
     /// Replaces a reparameterized prefix with the flat table its MLP computes (<see cref="PrefixEncoder.Fold"/>): same
-    /// output, no MLP at inference. Parameters change, so build any optimizer afterwards. No-op otherwise.
+    /// output, no MLP at inference; P-Tuning v1's prompt encoder likewise becomes the plain <c>[Q, H]</c> table it computes
+    /// (<see cref="PTuningPromptEncoder.Fold"/>). Parameters change, so build any optimizer afterwards. No-op otherwise.
     /// </summary>
     public void FoldPrefix()
     {
+        if (_promptReparameterization is { } reparameterized)
+        {
+            PromptEncoder table = reparameterized.Fold();
+            register_module("prompt_encoder", null!);
+            register_module("prompt_encoder", table);
+            _promptEncoder = table;
+            _promptReparameterization = null;
+            reparameterized.Dispose();
+        }
         if (_prefixEncoder is not { IsReparameterized: true } mlp)
             return;
         PrefixEncoder folded = mlp.Fold();
@@ -349,6 +399,8 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
             yield return (PromptEmbeddingsKey, _prefixEncoder.Table());
         if (_promptEncoder is not null)
             yield return (PromptEmbeddingsKey, _promptEncoder.Table);
+        if (_promptReparameterization is not null)
+            yield return (PromptEmbeddingsKey, _promptReparameterization.Vectors());
         foreach (var (name, parameter) in _head.HuggingFaceParameters())
             yield return (name, parameter);
         if (Method == TuningMethod.FullFineTuning)

@@ -67,6 +67,27 @@ public sealed class TransformerEncoder : nn.Module<Tensor, Tensor, Tensor?, Past
     }
 
     /// <summary>
+    /// Runs the encoder over tokens some of which are prompt vectors (P-Tuning v1): an id −(k + 1) in
+    /// <paramref name="inputIds"/> stands for row k of <paramref name="promptVectors"/> <c>[Q, H]</c>, which replaces the word
+    /// embedding there and, like a word, gets that position, its token type and the embedding LayerNorm. Returns the last
+    /// hidden state <c>[B, T, H]</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes disagree, or an id is below −Q.</exception>
+    public Tensor ForwardWithInsertedPrompt(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds, Tensor promptVectors)
+    {
+        CheckInputs(inputIds, attentionMask, tokenTypeIds, null, null);
+        ArgumentNullException.ThrowIfNull(promptVectors);
+        if (promptVectors.dim() != 2 || promptVectors.shape[1] != Config.HiddenSize)
+            throw new ArgumentException($"promptVectors must be [prompt length, {Config.HiddenSize}]; got [{Shape(promptVectors)}].", nameof(promptVectors));
+        using var scope = torch.NewDisposeScope();
+        long lowest = inputIds.min().item<long>();
+        if (lowest < -promptVectors.shape[0])
+            throw new ArgumentException($"inputIds holds the prompt slot {lowest}, beyond the {promptVectors.shape[0]} prompt vectors (slots are -1 to -{promptVectors.shape[0]}).", nameof(inputIds));
+        Tensor hidden = embeddings.forward(inputIds, tokenTypeIds, null, 0, promptVectors);
+        return Layers(hidden, attentionMask, 0, null, 0, Config.NumHiddenLayers).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// The hidden state <c>[B, T, H]</c> after the embeddings and the first <paramref name="layers"/> layers, which a
     /// prefix over the layers above does not reach: it depends on the input alone (and on the prefix length, by which
     /// the tokens' positions are shifted). <see cref="ForwardAbove"/> finishes the pass.

@@ -19,7 +19,7 @@ internal static class ModelZipFormat
     /// <summary>The stream of the trained tensors.</summary>
     public const string AdapterStream = "Adapter.safetensors";
 
-    // *** Binary format *** (version 0x00010003; 0x00010002 is read too: it ends before the pooling field and pooled with Cls)
+    // *** Binary format *** (version 0x00010003; 0x00010002 is read too: its header ends after the prefix depth, and it pooled with Cls)
     // int: header byte count H (1 to ModelZipHeader.MaxBytes)
     // H bytes: the header (ModelZipHeader), all lengths and strings as BinaryWriter writes them (UTF-8):
     //   int: task kind (0 = sequence classification, 1 = token classification; TaskKind)
@@ -39,20 +39,20 @@ internal static class ModelZipFormat
     //   long: byte length of stream "Adapter.safetensors"; string: its SHA-256
     //   int: compute precision asked for at training (ComputePrecision; Auto is resolved again by the loading machine)
     //   int: prefix depth, the top layers the prefix covers (0 = every layer; PrefixTuningOptions.PrefixDepth)
+    //   string: prompt template with {prompt} resolved to {prompt:N}, or "" (HandcraftedPrompt and PTuningV1 only)
+    //   int: label-word class count W (the class count for those methods, else 0); W × { int: words n ≥ 1; n strings }
     //   int: pooling of the sequence-classification head (PoolingMode: 1 = Cls, 2 = Mean; 1 for token classification)
     // 32 bytes: SHA-256 of the H header bytes
-    // stream "Adapter.safetensors": the trained tensors (prefix folded flat, head; full fine-tuning: the backbone too)
+    // stream "Adapter.safetensors": the trained tensors (prefix folded flat, head; full fine-tuning: the backbone too;
+    //   P-Tuning v1: its prompt vectors folded flat; the handcrafted prompt: none)
     // A loader checks the header's digest before reading a field, reads every stream with at most its declared length
     // plus one byte, and checks each stream's and each base file's SHA-256 before using it.
-    // The first format version whose header ends with the pooling field.
-    private const uint PoolingVersion = 0x00010003;
-
     private static VersionInfo GetVersionInfo() => new VersionInfo(
         modelSignature: "PTUNEPFX",
         //verWrittenCur: 0x00010001, // Initial
         //verWrittenCur: 0x00010002, // SHA-256 of the header, the adapter and every base file; base identity covers config and tokenizer; compute precision; prefix depth
-        verWrittenCur: 0x00010003, // pooling (Cls or Mean); base files may be a sharded checkpoint (its index and shards)
-        verReadableCur: 0x00010003,
+        verWrittenCur: ModelZipHeader.PromptAndPoolingVersion, // 0x00010003: prompt template and label words (HandcraftedPrompt, PTuningV1); pooling (Cls or Mean); base files may be a sharded checkpoint
+        verReadableCur: ModelZipHeader.PromptAndPoolingVersion,
         verWeCanReadBack: 0x00010002,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(ModelZipFormat).Assembly.FullName);
@@ -83,6 +83,8 @@ internal static class ModelZipFormat
             Precision = task.Precision,
             PrefixDepth = task.Spec.PrefixDepth,
             Pooling = task.Spec.Pooling,
+            PromptTemplate = task.Spec.PromptTemplate,
+            LabelWords = task.Spec.LabelWords,
         };
         byte[] bytes = header.ToBytes();
         ctx.Writer.Write(bytes.Length);
@@ -107,7 +109,11 @@ internal static class ModelZipFormat
         var adapter = ReadAdapter(new MemoryStream(adapterBytes, writable: false));
         if (header.PrefixDepth > baseModel.Config.NumHiddenLayers)
             throw Corrupt($"a prefix depth of {header.PrefixDepth} layers over a base of {baseModel.Config.NumHiddenLayers}");
-        var spec = new TaskSpec(kind, classCount, method, header.PrefixLength, header.PrefixDepth, header.Pooling);
+        var spec = new TaskSpec(kind, classCount, method, header.PrefixLength, header.PrefixDepth, header.Pooling)
+        {
+            PromptTemplate = header.PromptTemplate,
+            LabelWords = header.LabelWords,
+        };
         PrefixTunedModel? model = null;
         try
         {
@@ -118,6 +124,9 @@ internal static class ModelZipFormat
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or KeyNotFoundException)
         {
             model?.Dispose();
+            // The base is the recorded one (digests checked), so a method it cannot serve is the zip's inconsistency.
+            if (spec.UsesMaskedLanguageModel && baseModel.MaskedLanguageModelHead is null)
+                throw new FormatException($"{CorruptPrefix}{TaskModels.NoHeadMessage(baseModel, method)}", e);
             throw new FormatException($"The prefix-tuning model in this zip is corrupt: the stream '{AdapterStream}' does not fit a " +
                 $"{method} model with {classCount} classes over base '{header.BaseFolder}': {e.Message}", e);
         }
@@ -131,7 +140,7 @@ internal static class ModelZipFormat
             foreach (var tensor in adapter.Values)
                 tensor.Dispose();
         }
-        var engine = new InferenceEngine(baseModel, model, header.MaxTokens, classCount);
+        var engine = new InferenceEngine(baseModel, model, header.MaxTokens, classCount, TaskModels.TemplateOf(baseModel, spec));
         return TrainedTask.Freeze(engine, spec, header.Columns, header.ClassNames, header.BaseEmbedded, header.Precision);
     }
 
@@ -181,7 +190,7 @@ internal static class ModelZipFormat
                 throw Corrupt("the header ends early");
             if (!SHA256.HashData(bytes).AsSpan().SequenceEqual(digest))
                 throw Corrupt("the header (stream 'Model.key') does not match its SHA-256");
-            return ModelZipHeader.Parse(bytes, hasPooling: ctx.Header.ModelVerWritten >= PoolingVersion);
+            return ModelZipHeader.Parse(bytes, ctx.Header.ModelVerWritten);
         }
         catch (EndOfStreamException e)
         {

@@ -34,6 +34,15 @@ internal sealed record ModelZipHeader(
     /// <summary>How the sequence-classification head pools (resolved: Cls or Mean; Cls for token classification).</summary>
     public PoolingMode Pooling { get; init; } = PoolingMode.Cls;
 
+    /// <summary>HandcraftedPrompt and PTuningV1: the resolved cloze template (<see cref="Modeling.TaskSpec.PromptTemplate"/>); else null.</summary>
+    public string? PromptTemplate { get; init; }
+
+    /// <summary>HandcraftedPrompt and PTuningV1: each class's label words, in class order; else null.</summary>
+    public IReadOnlyList<string[]>? LabelWords { get; init; }
+
+    /// <summary>The first format version whose header holds the prompt template, the label words and the pooling.</summary>
+    public const uint PromptAndPoolingVersion = 0x00010003;
+
     /// <summary>The most bytes a header may hold (class names and column names included).</summary>
     public const int MaxBytes = 16 << 20;
 
@@ -90,20 +99,28 @@ internal sealed record ModelZipHeader(
             writer.Write(AdapterSha256);
             writer.Write((int)Precision);
             writer.Write(PrefixDepth ?? 0);
+            writer.Write(PromptTemplate ?? string.Empty);
+            writer.Write(LabelWords?.Count ?? 0);
+            foreach (string[] words in LabelWords ?? [])
+            {
+                writer.Write(words.Length);
+                foreach (string word in words)
+                    writer.Write(word);
+            }
             writer.Write((int)Pooling);
         }
         return memory.ToArray();
     }
 
     /// <param name="bytes">The header block.</param>
-    /// <param name="hasPooling">Whether the block ends with the pooling field (format 0x00010003 on); older zips pooled with Cls.</param>
+    /// <param name="version">The zip's format version: before <see cref="PromptAndPoolingVersion"/> the header ends at the prefix depth (and the model pooled with Cls).</param>
     /// <exception cref="FormatException">A field is out of range or malformed, or the bytes end early or run on.</exception>
-    public static ModelZipHeader Parse(byte[] bytes, bool hasPooling = true)
+    public static ModelZipHeader Parse(byte[] bytes, uint version = PromptAndPoolingVersion)
     {
         using var reader = new BinaryReader(new MemoryStream(bytes, writable: false), Encoding.UTF8);
         try
         {
-            var header = Read(reader, hasPooling);
+            var header = Read(reader, version >= PromptAndPoolingVersion);
             if (reader.BaseStream.Position != bytes.Length)
                 throw ModelZipFormat.Corrupt($"the header holds {bytes.Length - reader.BaseStream.Position} bytes after its last field");
             return header;
@@ -119,7 +136,7 @@ internal sealed record ModelZipHeader(
         }
     }
 
-    private static ModelZipHeader Read(BinaryReader reader, bool hasPooling)
+    private static ModelZipHeader Read(BinaryReader reader, bool promptAndPooling)
     {
         var kind = (TaskKind)reader.ReadInt32();
         if (kind is not (TaskKind.SequenceClassification or TaskKind.TokenClassification))
@@ -154,16 +171,44 @@ internal sealed record ModelZipHeader(
         int depth = reader.ReadInt32();
         if (depth < 0 || (depth > 0 && method != TuningMethod.PrefixTuning))
             throw ModelZipFormat.Corrupt($"a prefix depth of {depth} for method {method}");
-        var pooling = hasPooling ? (PoolingMode)reader.ReadInt32() : PoolingMode.Cls;
-        if (pooling is not (PoolingMode.Cls or PoolingMode.Mean) || (pooling == PoolingMode.Mean && kind != TaskKind.SequenceClassification))
-            throw ModelZipFormat.Corrupt($"pooling {(int)pooling} for a {kind} task (Cls = 1 or Mean = 2 for sequence classification)");
+        var (template, labelWords) = promptAndPooling ? ReadPrompt(reader, method, classCount) : (null, null);
+        if (!promptAndPooling && method is TuningMethod.HandcraftedPrompt or TuningMethod.PTuningV1)
+            throw ModelZipFormat.Corrupt($"method {method} in a format version without prompt templates");
+        var pooling = promptAndPooling ? (PoolingMode)reader.ReadInt32() : PoolingMode.Cls;
+        if (pooling is not (PoolingMode.Cls or PoolingMode.Mean) || (pooling == PoolingMode.Mean && (kind != TaskKind.SequenceClassification || template != null)))
+            throw ModelZipFormat.Corrupt($"pooling {(int)pooling} for a {kind} task of method {method} (Cls = 1, or Mean = 2 for sequence classification with a classification head)");
         return new ModelZipHeader(kind, method, prefixLength, maxTokens, classCount, classNames,
             new TaskColumns(sentence1, sentence2, label, prediction, score), baseFolder, embedded, files, adapterLength, adapterSha)
         {
             Precision = precision,
             PrefixDepth = depth == 0 ? null : depth,
             Pooling = pooling,
+            PromptTemplate = template,
+            LabelWords = labelWords,
         };
+    }
+
+    // The masked-LM methods record their template and one or more words per class; every other method records neither.
+    private static (string? Template, string[][]? LabelWords) ReadPrompt(BinaryReader reader, TuningMethod method, int classCount)
+    {
+        bool prompted = method is TuningMethod.HandcraftedPrompt or TuningMethod.PTuningV1;
+        string template = reader.ReadString();
+        int classes = reader.ReadInt32();
+        if (prompted ? template.Length == 0 || classes != classCount : template.Length != 0 || classes != 0)
+            throw ModelZipFormat.Corrupt($"a prompt template of {template.Length} characters and label words for {classes} classes for method {method} with {classCount} classes");
+        if (!prompted)
+            return (null, null);
+        var labelWords = new string[classes][];
+        for (int c = 0; c < classes; c++)
+        {
+            int count = reader.ReadInt32();
+            if (count < 1 || count > MaxBytes)
+                throw ModelZipFormat.Corrupt($"class {c} has {count} label words");
+            labelWords[c] = Enumerable.Range(0, count).Select(_ => reader.ReadString()).ToArray();
+            if (labelWords[c].Any(string.IsNullOrWhiteSpace))
+                throw ModelZipFormat.Corrupt($"class {c} has an empty label word");
+        }
+        return (template, labelWords);
     }
 
     private static string? ColumnName(BinaryReader reader, string what, bool required)

@@ -20,8 +20,9 @@ internal sealed class BaseModel
     private static int _loads;
 
     private BaseModel(string folder, EncoderConfig config, EncoderTokenizer tokenizer, TransformerEncoder encoder, string sha256, string weightsPath,
-        IReadOnlyList<BaseModelFile> identityFiles, torch.Device device, ComputePrecision precision)
+        IReadOnlyList<BaseModelFile> identityFiles, torch.Device device, ComputePrecision precision, MaskedLanguageModelHead? maskedLanguageModelHead)
     {
+        MaskedLanguageModelHead = maskedLanguageModelHead;
         Precision = precision;
         Folder = folder;
         IdentityFiles = identityFiles;
@@ -47,6 +48,12 @@ internal sealed class BaseModel
     public EncoderTokenizer Tokenizer { get; }
     /// <summary>The shared encoder: frozen (no gradients), in eval mode. Never train it in place.</summary>
     public TransformerEncoder Encoder { get; }
+
+    /// <summary>
+    /// The checkpoint's masked-language-model head over <see cref="Encoder"/> (decoder tied to its word embeddings), frozen
+    /// and in eval mode like it, or null when the weight file has none (bare encoders, the MiniLM ONNX import).
+    /// </summary>
+    public MaskedLanguageModelHead? MaskedLanguageModelHead { get; }
     public string WeightsSha256 { get; }
     public string WeightsPath { get; }
 
@@ -164,29 +171,43 @@ internal sealed class BaseModel
         var tokenizer = EncoderTokenizer.FromFolder(folder, checkpoint.Config.ModelType);
         Step("building the encoder");
         var encoder = checkpoint.CreateEncoder(log);
-        RefuseNonFinite(encoder, checkpoint.WeightsPath);
+        MaskedLanguageModelHead? mlm;
+        try
+        {
+            mlm = checkpoint.CreateMaskedLanguageModelHead(encoder, log);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
+        RefuseNonFinite(encoder, mlm, checkpoint.WeightsPath);
         Step($"moving the encoder to {device} ({precision})");
         // Built and read in fp32 on the CPU, then converted and moved in one step.
         encoder.to(device, PrecisionSelection.ElementType(precision));
-        foreach (var parameter in encoder.parameters())
+        mlm?.to(device, PrecisionSelection.ElementType(precision));
+        foreach (var parameter in encoder.parameters().Concat(mlm?.parameters() ?? []))
             parameter.requires_grad = false;
         encoder.eval();
+        mlm?.eval();
         progress?.Invoke(new BaseModelLoadReport("ready", total, total, clock.Elapsed, Cached: false));
-        return new BaseModel(folder, checkpoint.Config, tokenizer, encoder, checkpoint.WeightsSha256, checkpoint.WeightsPath, identity, device, precision)
+        return new BaseModel(folder, checkpoint.Config, tokenizer, encoder, checkpoint.WeightsSha256, checkpoint.WeightsPath, identity, device, precision, mlm)
         {
             _filesStamp = stamp,
         };
     }
 
     // A NaN or infinite weight turns every prediction into noise; say which tensor instead.
-    private static void RefuseNonFinite(TransformerEncoder encoder, string weightsPath)
+    private static void RefuseNonFinite(TransformerEncoder encoder, MaskedLanguageModelHead? mlm, string weightsPath)
     {
         using var scope = torch.NewDisposeScope();
-        foreach (var (name, parameter) in encoder.named_parameters())
+        var named = encoder.named_parameters().Concat(mlm?.named_parameters().Select(p => ("mlm head " + p.name, p.parameter)) ?? []);
+        foreach (var (name, parameter) in named)
         {
             if (!parameter.isfinite().all().item<bool>())
             {
                 encoder.Dispose();
+                mlm?.Dispose();
                 throw new InvalidDataException($"{weightsPath}: tensor '{name}' holds NaN or infinite values.");
             }
         }

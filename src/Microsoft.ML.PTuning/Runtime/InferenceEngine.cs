@@ -21,8 +21,9 @@ internal sealed class InferenceEngine : IDisposable
     /// </summary>
     public const int WindowSize = 8 * BatchSize;
 
-    public InferenceEngine(BaseModel baseModel, PrefixTunedModel model, int maxTokens, int classCount)
+    public InferenceEngine(BaseModel baseModel, PrefixTunedModel model, int maxTokens, int classCount, PromptTemplate? template = null)
     {
+        Template = template;
         Base = baseModel;
         Model = model;
         MaxTokens = maxTokens;
@@ -37,6 +38,9 @@ internal sealed class InferenceEngine : IDisposable
     public int MaxTokens { get; }
 
     public int ClassCount { get; }
+
+    /// <summary>The cloze template text inputs are rendered through (HandcraftedPrompt, PTuningV1), or null.</summary>
+    public PromptTemplate? Template { get; }
 
     /// <summary>Words a window repeats from the previous one when a sentence exceeds the budget: an eighth of it.</summary>
     private int OverlapWords => Math.Max(0, (MaxTokens - 2) / 8);
@@ -119,8 +123,9 @@ internal sealed class InferenceEngine : IDisposable
     /// <summary>Class probabilities per sentence (pair), tokenized within <see cref="MaxTokens"/> (pairs longest-first).</summary>
     public float[][] Classify(IReadOnlyList<SentencePair> inputs) => Classify(inputs.Select(Encode).ToList());
 
-    /// <summary>Tokenizes one text-classification input within the budget.</summary>
-    public EncodedText Encode(SentencePair input) => input.Encode(Tokenizer, MaxTokens);
+    /// <summary>Tokenizes one text-classification input within the budget (through the template, if the task has one).</summary>
+    public EncodedText Encode(SentencePair input) =>
+        Template is null ? input.Encode(Tokenizer, MaxTokens) : Template.Encode(input.Sentence1, input.Sentence2, MaxTokens);
 
     /// <summary>
     /// The 0-based class of every word of each sentence. A sentence longer than the budget is covered by overlapping

@@ -42,8 +42,18 @@ public sealed class PrefixTuningSweeper
         ArgumentNullException.ThrowIfNull(mlContext);
         _baseOptions = baseOptions ?? throw new ArgumentNullException(nameof(baseOptions));
         _sweep = sweepOptions ?? throw new ArgumentNullException(nameof(sweepOptions));
-        if (baseOptions.Method is not (TuningMethod.PrefixTuning or TuningMethod.PromptTuning))
-            throw new ArgumentException($"A prefix-length sweep needs Method PrefixTuning or PromptTuning, not {baseOptions.Method}.", nameof(baseOptions));
+        if (baseOptions.Method is not (TuningMethod.PrefixTuning or TuningMethod.PromptTuning or TuningMethod.PTuningV1))
+        {
+            throw new ArgumentException($"A prefix-length sweep needs Method PrefixTuning, PromptTuning or PTuningV1, not {baseOptions.Method}" +
+                (baseOptions.Method == TuningMethod.HandcraftedPrompt ? " (HandcraftedPrompt trains nothing: Fit it once and evaluate)." : "."), nameof(baseOptions));
+        }
+        // P-Tuning v1's swept length is that of the template's {prompt} slot: without one every trial would be the same model.
+        if (baseOptions is PrefixTuningTextClassificationOptions { Method: TuningMethod.PTuningV1, PromptTemplate: string template }
+            && !Tokenization.PromptTemplate.UsesPrefixLength(template))
+        {
+            throw new ArgumentException("A prompt-length sweep of PTuningV1 needs a {prompt} slot in PromptTemplate (its length is the swept PrefixLength); " +
+                "{prompt:N} slots keep their N.", nameof(baseOptions));
+        }
         if (sweepOptions.ReductionFactor < 2)
             throw new ArgumentOutOfRangeException(nameof(sweepOptions), sweepOptions.ReductionFactor, "ReductionFactor must be at least 2.");
         if (sweepOptions.MaxTrials < 0)

@@ -22,8 +22,8 @@ internal sealed partial class ByteLevelBpeEncoderTokenizer : EncoderTokenizer
 
     private readonly BpeTokenizer _bpe;
 
-    private ByteLevelBpeEncoderTokenizer(BpeTokenizer bpe, int cls, int sep, int pad, int unk, IEnumerable<SpecialToken> specials)
-        : base(RobertaModelType, cls, sep, pad, unk, pairOverhead: 4, secondSegmentTokenType: 0, specials)
+    private ByteLevelBpeEncoderTokenizer(BpeTokenizer bpe, int cls, int sep, int pad, int unk, SpecialToken mask, IEnumerable<SpecialToken> specials)
+        : base(RobertaModelType, cls, sep, pad, unk, mask.Text, mask.Id, pairOverhead: 4, secondSegmentTokenType: 0, specials)
     {
         _bpe = bpe;
     }
@@ -87,7 +87,7 @@ internal sealed partial class ByteLevelBpeEncoderTokenizer : EncoderTokenizer
         {
             throw new InvalidDataException($"'{mergesPath}' does not fit '{vocabPath}': {ex.Message}", ex);
         }
-        return new ByteLevelBpeEncoderTokenizer(bpe, specials[0].Id, specials[1].Id, specials[2].Id, specials[3].Id, specials);
+        return new ByteLevelBpeEncoderTokenizer(bpe, specials[0].Id, specials[1].Id, specials[2].Id, specials[3].Id, specials[4], specials);
     }
 
     private protected override void EncodePlainText(string text, List<int> ids) => ids.AddRange(_bpe.EncodeToIds(text));

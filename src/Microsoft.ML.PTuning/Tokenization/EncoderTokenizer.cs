@@ -45,10 +45,12 @@ public abstract class EncoderTokenizer
     private readonly int _secondSegmentTokenType;
 
     private protected EncoderTokenizer(
-        string modelType, int clsTokenId, int sepTokenId, int padTokenId, int unknownTokenId,
+        string modelType, int clsTokenId, int sepTokenId, int padTokenId, int unknownTokenId, string maskToken, int maskTokenId,
         int pairOverhead, int secondSegmentTokenType, IEnumerable<SpecialToken> inTextSpecials)
     {
         ModelType = modelType;
+        MaskToken = maskToken;
+        MaskTokenId = maskTokenId;
         ClsTokenId = clsTokenId;
         SepTokenId = sepTokenId;
         PadTokenId = padTokenId;
@@ -75,6 +77,15 @@ public abstract class EncoderTokenizer
 
     /// <summary>The id of the unknown token (<c>[UNK]</c> or <c>&lt;unk&gt;</c>).</summary>
     public int UnknownTokenId { get; }
+
+    /// <summary>The mask token as written in text (<c>[MASK]</c> or <c>&lt;mask&gt;</c>, or the folder's own).</summary>
+    public string MaskToken { get; }
+
+    /// <summary>The id of <see cref="MaskToken"/>: where a masked language model predicts a word.</summary>
+    public int MaskTokenId { get; }
+
+    /// <summary>The token type of a pair's second segment: 1 for BERT, 0 for RoBERTa (which has one token type).</summary>
+    internal int SecondSegmentTokenType => _secondSegmentTokenType;
 
     /// <summary>
     /// Loads the tokenizer of a Hugging Face folder: <c>vocab.txt</c> for <paramref name="modelType"/> <c>"bert"</c>,
@@ -321,6 +332,18 @@ public abstract class EncoderTokenizer
         }
     }
 
+    /// <summary>
+    /// The sub-tokens of one word as it is read after other text: tokenized on its own, RoBERTa's with a space before it
+    /// (<c>" great"</c> → <c>Ġgreat</c>), as a label word stands after the text before a mask. Empty when the word gives none.
+    /// </summary>
+    internal int[] EncodeWord(string word)
+    {
+        ArgumentNullException.ThrowIfNull(word);
+        var ids = new List<int>();
+        Tokenize(WordText(word), ids);
+        return ids.ToArray();
+    }
+
     internal static string NormalizeModelType(string modelType)
     {
         ArgumentNullException.ThrowIfNull(modelType);
@@ -373,7 +396,7 @@ public abstract class EncoderTokenizer
         return new EncodedWords(ids.ToArray(), new int[ids.Count], wordIndex.ToArray());
     }
 
-    private static (int First, int Second) TruncateLongestFirst(int first, int second, int room)
+    internal static (int First, int Second) TruncateLongestFirst(int first, int second, int room)
     {
         while (first + second > room)
         {

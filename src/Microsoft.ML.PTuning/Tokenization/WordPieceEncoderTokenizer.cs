@@ -14,7 +14,7 @@ internal sealed class WordPieceEncoderTokenizer : EncoderTokenizer
 
     private WordPieceEncoderTokenizer(BertTokenizer wordPiece, bool lowerCase, bool stripAccents, bool tokenizeChineseChars)
         : base(BertModelType, wordPiece.ClassificationTokenId, wordPiece.SeparatorTokenId, wordPiece.PaddingTokenId,
-            wordPiece.UnknownTokenId, pairOverhead: 3, secondSegmentTokenType: 1,
+            wordPiece.UnknownTokenId, wordPiece.MaskingToken, wordPiece.MaskingTokenId, pairOverhead: 3, secondSegmentTokenType: 1,
             [
                 new(wordPiece.ClassificationToken, wordPiece.ClassificationTokenId, false),
                 new(wordPiece.SeparatorToken, wordPiece.SeparatorTokenId, false),

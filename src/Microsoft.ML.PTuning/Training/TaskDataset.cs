@@ -13,6 +13,9 @@ internal abstract class TaskDataset
     /// <summary>Training examples within <paramref name="maxTokens"/> tokens each.</summary>
     public abstract List<TrainingExample> Encode(EncoderTokenizer tokenizer, int maxTokens);
 
+    /// <summary>Training examples encoded as <paramref name="engine"/> encodes its inputs (its template, if any; its budget).</summary>
+    public virtual List<TrainingExample> Encode(InferenceEngine engine) => Encode(engine.Tokenizer, engine.MaxTokens);
+
     /// <summary>How many labelled rows (text) or labelled words (tokens) each of the <paramref name="classCount"/> classes has.</summary>
     public abstract long[] ClassCounts(int classCount);
 

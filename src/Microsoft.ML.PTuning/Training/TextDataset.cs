@@ -15,6 +15,10 @@ internal sealed class TextDataset : TaskDataset
         _rows.Select(r => new TrainingExample(r.Input.Encode(tokenizer, maxTokens), new[] { r.Label }))
             .ToList();
 
+    // Through the engine's template when the task has one (the masked-LM methods), as validation and prediction encode.
+    public override List<TrainingExample> Encode(InferenceEngine engine) =>
+        _rows.Select(r => new TrainingExample(engine.Encode(r.Input), new[] { r.Label })).ToList();
+
     public override long[] ClassCounts(int classCount)
     {
         var counts = new long[classCount];

@@ -25,6 +25,16 @@ internal static class TrainingFingerprint
         Add(hash, baseModel.Precision.ToString());
         Add(hash, $"{spec.Kind}|{spec.ClassCount}|{spec.Method}|{spec.PrefixLength}|{spec.PrefixDepth}|{spec.Pooling}");
         Add(hash, string.Create(CultureInfo.InvariantCulture, $"{adapter.PrefixProjection}|{adapter.PrefixHiddenSize}|{adapter.Dropout:R}"));
+        if (spec.UsesMaskedLanguageModel)
+        {
+            Add(hash, $"{spec.PromptTemplate}|{adapter.PromptEncoderLstm}");
+            foreach (string[] words in spec.LabelWords ?? [])
+            {
+                Add(hash, words.Length);
+                foreach (string word in words)
+                    Add(hash, word);
+            }
+        }
         Add(hash, string.Create(CultureInfo.InvariantCulture,
             $"{settings.LearningRate:R}|{settings.ProjectionLearningRate:R}|{settings.WeightDecay:R}|{settings.WarmupRatio:R}|{settings.ClipNorm:R}|" +
             $"{settings.BatchSize}|{settings.MaxEpochs}|{settings.EarlyStoppingPatience}|{settings.Seed}|" +

@@ -13,7 +13,7 @@ internal sealed class TrainingSession : IDisposable
 {
     private bool _finished;
 
-    private TrainingSession(InferenceEngine engine, PrefixTuningTrainer trainer)
+    private TrainingSession(InferenceEngine engine, PrefixTuningTrainer? trainer)
     {
         Engine = engine;
         Trainer = trainer;
@@ -22,7 +22,8 @@ internal sealed class TrainingSession : IDisposable
     /// <summary>The model being trained, behind the engine that validation (and later inference) runs it through.</summary>
     private InferenceEngine Engine { get; }
 
-    public PrefixTuningTrainer Trainer { get; }
+    /// <summary>The training loop, or null for <see cref="TuningMethod.HandcraftedPrompt"/>, which trains nothing.</summary>
+    public PrefixTuningTrainer? Trainer { get; }
 
     /// <param name="baseModel">The loaded, frozen base.</param>
     /// <param name="spec">The task model's shape.</param>
@@ -48,10 +49,16 @@ internal sealed class TrainingSession : IDisposable
         // Seed before the adapter and head are initialized, so a seed fixes the whole run.
         torch.manual_seed(settings.Seed);
         var model = TaskModels.CreateForTraining(baseModel, spec, adapter);
-        var engine = new InferenceEngine(baseModel, model, maxTokens, spec.ClassCount);
+        var engine = new InferenceEngine(baseModel, model, maxTokens, spec.ClassCount, TaskModels.TemplateOf(baseModel, spec));
         try
         {
-            var examples = train.Encode(baseModel.Tokenizer, maxTokens);
+            var examples = train.Encode(engine);
+            if (spec.Method == TuningMethod.HandcraftedPrompt)
+            {
+                // Zero-shot: the data only had to be readable through the template; nothing is trained.
+                log?.Invoke($"{spec.Method}: nothing to train; {examples.Count} rows read through the template, {spec.ClassCount} classes.");
+                return new TrainingSession(engine, null);
+            }
             var validate = validation?.CreateValidator(engine, metric, classNames);
             var checkpoint = checkpointFolder == null ? null : new TrainingCheckpoint(checkpointFolder, checkpointInterval,
                 TrainingFingerprint.Compute(baseModel, spec, adapter, settings, maxTokens, examples, validation, metric, classNames), log);
@@ -71,14 +78,14 @@ internal sealed class TrainingSession : IDisposable
     /// <summary>Restores the best epoch and hands the engine over (the session no longer owns it).</summary>
     public InferenceEngine Finish()
     {
-        Trainer.RestoreBest();
+        Trainer?.RestoreBest();
         _finished = true;
         return Engine;
     }
 
     public void Dispose()
     {
-        Trainer.Dispose();
+        Trainer?.Dispose();
         if (!_finished)
             Engine.Dispose();
     }

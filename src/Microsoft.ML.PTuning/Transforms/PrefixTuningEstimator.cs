@@ -35,7 +35,7 @@ public abstract class PrefixTuningEstimator<TOptions> : IEstimator<PrefixTuningT
         ArgumentNullException.ThrowIfNull(input);
         using var channel = _host.Start("Fit");
         using var run = TrainingRun.Start(_env, Options, input, message => channel.Info(message));
-        run.Trainer.Run();
+        run.Train();
         return run.Finish();
     }
 

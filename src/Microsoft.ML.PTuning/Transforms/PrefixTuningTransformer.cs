@@ -34,8 +34,11 @@ public sealed class PrefixTuningTransformer : ITransformer, IDisposable
     /// <summary>The tuning method the model was trained with.</summary>
     public TuningMethod Method => Trained.Spec.Method;
 
-    /// <summary>Prefix (or prompt) length; 0 for methods without one.</summary>
-    public int PrefixLength => Trained.Spec.PositionsUsed;
+    /// <summary>Prefix (or prompt) length (P-Tuning v1: the template's prompt vectors); 0 for methods without one.</summary>
+    public int PrefixLength => Trained.Spec.Method == TuningMethod.PTuningV1 ? Trained.Engine.Model.PrefixLength : Trained.Spec.PositionsUsed;
+
+    /// <summary>The cloze template (every <c>{prompt}</c> resolved to <c>{prompt:N}</c>) of HandcraftedPrompt and PTuningV1; else null.</summary>
+    public string? PromptTemplate => Trained.Spec.PromptTemplate;
 
     /// <summary>Number of scalars the zip stores as trained state (prefix, head; the backbone too for full fine-tuning).</summary>
     public long TrainedParameterCount => Trained.Engine.Model.parameters().Sum(p => p.numel())

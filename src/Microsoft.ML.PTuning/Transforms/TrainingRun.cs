@@ -32,7 +32,12 @@ internal sealed class TrainingRun : IDisposable
         _embedBaseModel = embedBaseModel;
     }
 
-    public PrefixTuningTrainer Trainer => _session.Trainer;
+    /// <summary>The training loop (sweeps run it an epoch at a time); HandcraftedPrompt has none.</summary>
+    public PrefixTuningTrainer Trainer => _session.Trainer
+        ?? throw new InvalidOperationException($"Method {_spec.Method} trains nothing, so its run has no training loop.");
+
+    /// <summary>Trains to the end (best epoch restored); nothing for HandcraftedPrompt.</summary>
+    public void Train() => _session.Trainer?.Run();
 
     /// <summary>
     /// Prepares a run. <paramref name="env"/> (the MLContext) supplies the default seed and device (its GpuDeviceId and
@@ -57,9 +62,11 @@ internal sealed class TrainingRun : IDisposable
             LoadReportTo(options.Progress, log, env));
         env.CheckAlive();
         options.ValidatePrefixDepth(baseModel.Config.NumHiddenLayers);
-        var spec = new TaskSpec(kind, classCount, options.Method, options.PrefixLength,
-            options.Method == TuningMethod.PrefixTuning ? options.PrefixDepth : null, PoolingOf(options, baseModel.Folder, log));
-        var adapter = new AdapterTraining(options.PrefixProjection, options.PrefixHiddenSize, options.HiddenDropout);
+        var spec = PromptSetup.Apply(new TaskSpec(kind, classCount, options.Method, options.PrefixLength,
+            options.Method == TuningMethod.PrefixTuning ? options.PrefixDepth : null, PoolingOf(options, baseModel.Folder, log)),
+            options, baseModel, columns, classNames);
+        var adapter = new AdapterTraining(options.PrefixProjection, options.PrefixHiddenSize, options.HiddenDropout,
+            (options as PrefixTuningTextClassificationOptions)?.PromptEncoderLstm ?? true);
         var session = TrainingSession.Start(baseModel, spec, adapter, SettingsOf(options, env), baseModel.Config.MaxTokens(options.MaxSequenceLength, spec.PositionsUsed),
             train, validation, metric, classNames, ReportTo(options.Progress, log), log, options.CancellationToken,
             options.CheckpointFolder, options.CheckpointInterval, env.CheckAlive);
@@ -68,11 +75,12 @@ internal sealed class TrainingRun : IDisposable
 
     /// <summary>
     /// The pooling a text-classification head uses: as set, or for <see cref="PoolingMode.Auto"/> what the base folder's
-    /// sentence-transformers pooling module says (<see cref="PoolingMode.Cls"/> without one). Token classification has none.
+    /// sentence-transformers pooling module says (<see cref="PoolingMode.Cls"/> without one). Token classification and the
+    /// masked-LM methods (which read the class at the mask) have none: Cls.
     /// </summary>
     public static PoolingMode PoolingOf(PrefixTuningOptions options, string baseFolder, Action<string>? log)
     {
-        if (options is not PrefixTuningTextClassificationOptions text)
+        if (options is not PrefixTuningTextClassificationOptions text || options.Method is TuningMethod.HandcraftedPrompt or TuningMethod.PTuningV1)
             return PoolingMode.Cls;
         if (text.Pooling != PoolingMode.Auto)
             return text.Pooling;

@@ -117,7 +117,7 @@ public sealed class ModelZipFuzzTests : IDisposable
         }
 
         foreach (var (written, readable) in new (uint, uint)[]
-            { (0x00010001, 0x00010001), (0x00010003, 0x00010003), (0x00010003, 0x00010002), (0x00010002, 0x00010003), (0x00020000, 0x00020000), (0, 0), (uint.MaxValue, uint.MaxValue) })
+            { (0x00010001, 0x00010001), (0x00010002, 0x00010002), (0x00010004, 0x00010004), (0x00010004, 0x00010003), (0x00010003, 0x00010004), (0x00020000, 0x00020000), (0, 0), (uint.MaxValue, uint.MaxValue) })
         {
             yield return ($"format version 0x{written:X8} readable 0x{readable:X8}", Reader.Library, () => zip.WithVersion(written, readable));
         }
@@ -158,6 +158,18 @@ public sealed class ModelZipFuzzTests : IDisposable
         yield return ("no weight file", () => zip.WithHeader(header with { BaseFiles = files.Where((_, i) => i != 1).ToArray() }));
         yield return ("a tokenizer file left out", () => zip.WithHeader(header with { BaseFiles = files.Take(files.Count - 1).ToArray() }));
         yield return ("the files listed 20 times", () => zip.WithHeader(header with { BaseFiles = Enumerable.Repeat(files, 20).SelectMany(f => f).ToArray() }));
+        // The prompt fields: only the masked-LM methods have them, and they need both, one or more words per class.
+        string[][] words = Enumerable.Range(0, header.ClassCount).Select(_ => new[] { "card" }).ToArray();
+        yield return ("a prompt template for a prefix model", () => zip.WithHeader(header with { PromptTemplate = "{Sentence1} {mask}", LabelWords = words }));
+        yield return ("HandcraftedPrompt without a template", () => zip.WithHeader(header with { Method = TuningMethod.HandcraftedPrompt, LabelWords = words }));
+        yield return ("PTuningV1 without label words", () => zip.WithHeader(header with { Method = TuningMethod.PTuningV1, PromptTemplate = "{prompt:2} {Sentence1} {mask}" }));
+        yield return ("HandcraftedPrompt with a class without words", () => zip.WithHeader(header with
+        {
+            Method = TuningMethod.HandcraftedPrompt,
+            PromptTemplate = "{Sentence1} {mask}",
+            LabelWords = words.Select((w, i) => i == 0 ? Array.Empty<string>() : w).ToArray(),
+        }));
+        yield return ("HandcraftedPrompt with a malformed template", () => zip.WithHeader(header with { Method = TuningMethod.HandcraftedPrompt, PromptTemplate = "{Sentence1} {oops}", LabelWords = words }));
 
         string hexCaps = files[1].Sha256.ToUpperInvariant();
         string[] digests =

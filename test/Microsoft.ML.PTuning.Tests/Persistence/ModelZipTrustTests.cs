@@ -279,21 +279,23 @@ public sealed class ModelZipTrustTests(TrainedModels models) : IDisposable
     }
 
     [Fact]
-    public void AZipOfTheFormatBeforePoolingLoadsWithClsPooling()
+    public void AZipOfThePreviousFormatVersionStillLoadsWithClsPooling()
     {
-        // Version 0x00010002 wrote the same header without its last field, the pooling; every model then pooled with Cls.
-        var zip = new ZipVariants(_folders.SaveZip(models.Context, models.Text, models.TextData, "current.zip"));
+        string path = _folders.SaveZip(models.Context, models.Text, models.TextData, "current.zip");
+        var zip = new ZipVariants(path);
         Assert.Equal(PoolingMode.Cls, zip.Header.Pooling);
-        byte[] withoutPooling = zip.Header.ToBytes()[..^sizeof(int)];
-        string shortened = Write(zip.WithHeaderBytes(withoutPooling), "shortened.zip");
-        string previous = Write(new ZipVariants(shortened).WithVersion(0x00010002, 0x00010002), "v0x00010002.zip");
-
-        ITransformer loaded = new MLContext(seed: 3).Model.Load(previous, out _);
-
+        // 0x00010002 wrote no prompt template ("": one byte), no label-word count (int 0) and no pooling (int) after the
+        // prefix depth; every model then pooled with Cls.
+        byte[] previous = zip.Header.ToBytes()[..^9];
+        string rewritten = Write(zip.WithHeaderBytes(previous), "previous-header.zip");
+        string old = Write(new ZipVariants(rewritten).WithVersion(0x00010002, 0x00010002), "previous.zip");
+        var mlContext = new MLContext(seed: 1);
+        float[][] expected = TinyData.Scores(mlContext.Model.Load(path, out _).Transform(models.TextData));
+        ITransformer loaded = mlContext.Model.Load(old, out _);
         Assert.Equal(PoolingMode.Cls, TinyData.PrefixTuningOf(loaded).Trained.Spec.Pooling);
-        Assert.Equal(0f, TinyData.MaxDifference(TinyData.Scores(models.Text.Transform(models.TextData)), TinyData.Scores(loaded.Transform(models.TextData))));
-        // The current version must hold the field: the same shortened header under it ends early.
-        Assert.IsType<FormatException>(LoadError(shortened));
+        Assert.Equal(0f, TinyData.MaxDifference(expected, TinyData.Scores(loaded.Transform(models.TextData))));
+        // The same bytes claiming the current version are short by those fields, and refused.
+        Assert.IsType<FormatException>(LoadError(Write(new ZipVariants(rewritten).WithVersion(0x00010003, 0x00010003), "short.zip")));
     }
 
     private static string Sha256Of(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));

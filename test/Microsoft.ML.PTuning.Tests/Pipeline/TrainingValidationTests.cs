@@ -206,7 +206,7 @@ public class TrainingValidationTests
         using var session = TrainingSession.Start(baseModel, new TaskSpec(TaskKind.SequenceClassification, 3, TuningMethod.LinearProbe, 0),
             new AdapterTraining(false, 512, 0.1), settings, maxTokens: 32, new TextDataset(rows), validation: null, ValidationMetric.Auto,
             TinyData.Classes, progress: null, log: null, CancellationToken.None);
-        var error = Assert.Throws<InvalidOperationException>(() => session.Trainer.Run());
+        var error = Assert.Throws<InvalidOperationException>(() => session.Trainer!.Run());
         Assert.Contains("diverged", error.Message);
         Assert.Contains(expected, error.Message);
         Assert.DoesNotContain("No weight had been updated", error.Message);
