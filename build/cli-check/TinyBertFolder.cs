@@ -78,7 +78,7 @@ foreach (var (name, shape) in tensors)
     for (int i = 0; i < count; i++)
     {
         // Roughly normal noise (sum of uniforms), LayerNorm weights around 1.
-        double noise = (random.NextDouble() + random.NextDouble() + random.NextDouble() - 1.5) * 0.2;
+        double noise = (random.NextDouble() + random.NextDouble() + random.NextDouble() - 1.5) * 0.4; // standard deviation 0.2
         data.Write(BitConverter.GetBytes((float)(layerNormWeight ? 1 + noise : noise)));
     }
     header[name] = new { dtype = "F32", shape, data_offsets = new[] { start, data.Length } };
