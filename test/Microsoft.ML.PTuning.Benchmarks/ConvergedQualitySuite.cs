@@ -155,10 +155,14 @@ internal sealed class ConvergedQualitySuite
             Runs(config, Profile.Seeds[0]).MaxBy(r => r.ValidationMetric)
             ?? throw new InvalidOperationException($"{Dataset.Name} {config.Label} has no runs.");
 
-        /// <summary>The best prefix-tuning run at the first seed without projection, over every prefix length and pooling.</summary>
+        /// <summary>
+        /// The best prefix-tuning run at the first seed over the prefix lengths, with the default pooling and no projection
+        /// (the later variant rows cannot change it, so a resumed suite picks the same one).
+        /// </summary>
         public TrialRecord BestPrefixRun() =>
             _suite._store.Records.Where(r => r.Dataset == Dataset.Name && r.Method == nameof(TuningMethod.PrefixTuning) && !r.Projection
-                && r.Seed == Profile.Seeds[0] && !r.Label.StartsWith(DefaultsLabel, StringComparison.Ordinal)).MaxBy(r => r.ValidationMetric)
+                && r.PoolingAsked == nameof(PoolingMode.Auto) && r.Seed == Profile.Seeds[0]
+                && !r.Label.StartsWith(DefaultsLabel, StringComparison.Ordinal)).MaxBy(r => r.ValidationMetric)
             ?? throw new InvalidOperationException($"{Dataset.Name} has no prefix-tuning runs.");
 
         public MethodConfig ConfigOf(TrialRecord run) =>
