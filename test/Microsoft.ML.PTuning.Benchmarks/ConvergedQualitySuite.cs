@@ -218,7 +218,7 @@ internal sealed class ConvergedQualitySuite
             int s = seed ?? Profile.Seeds[0];
             return Run(config.Label, config, rate, s, o =>
             {
-                QualitySuite.Configure(o, Dataset, _suite._baseModel, config, rate, Epochs, Profile.Data.BatchSize, Profile.Data.Patience, s, NoProgress.Instance);
+                QualitySuite.Configure(o, Dataset, _suite._baseModel, config, rate, Epochs, Profile.Data.BatchSize, Profile.Data.Patience, s, progress: null);
             });
         }
 
@@ -266,16 +266,7 @@ internal sealed class ConvergedQualitySuite
                 var curve = recorder.ValidationMetrics.ToArray();
                 int bestEpoch = curve.Length > 0 ? QualitySuite.BestEpoch(curve) : recorder.EpochExamplesPerSecond.Count;
                 var (metric, macroF1) = Dataset.Evaluate(model);
-                string zip = Path.Combine(Path.GetTempPath(), $"ptuning-bench-{Guid.NewGuid():N}.zip");
-                long zipBytes;
-                try
-                {
-                    zipBytes = Dataset.ZipBytes(model, zip);
-                }
-                finally
-                {
-                    File.Delete(zip);
-                }
+                long zipBytes = Dataset.ZipBytes(model);
                 var (trainable, total) = ParameterCounts.Of(_suite._baseModel, Dataset.Kind, Dataset.ClassCount, config, pooling,
                     ParameterCounts.PromptOf(Dataset, config, model));
                 var record = new TrialRecord(id, Dataset.Name, label, config.Method.ToString(), config.ReportedLength, config.Projection,
@@ -309,15 +300,6 @@ internal sealed class ConvergedQualitySuite
                 $"{probe.EffectiveProjectionLearningRate:R}|{probe.MaxEpochs}|{probe.EarlyStoppingPatience}|{probe.BatchSize}|{probe.WeightDecay:R}|" +
                 $"{probe.WarmupRatio:R}|{probe.HiddenDropout:R}|{probe.Precision}|{probe.GroupByLength}|{pooling}|{seed}|{_suite._baseModel}");
             return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(shape)));
-        }
-    }
-
-    private sealed class NoProgress : IProgress<PrefixTuningProgress>
-    {
-        public static readonly NoProgress Instance = new();
-
-        public void Report(PrefixTuningProgress value)
-        {
         }
     }
 }

@@ -57,11 +57,19 @@ internal abstract class QualityDataset
     /// <summary>The headline metric on test, and macro-F1 where it applies.</summary>
     public abstract (double Metric, double? MacroF1) Evaluate(ITransformer model);
 
-    /// <summary>Saves the trained transformer as an ML.NET model zip and returns its size in bytes.</summary>
-    public long ZipBytes(ITransformer model, string path)
+    /// <summary>Saves the trained transformer as an ML.NET model zip in the temp folder and returns its size in bytes (the zip is deleted).</summary>
+    public long ZipBytes(ITransformer model)
     {
-        MLContext.Model.SaveAtomically(model, Train.Schema, path);
-        return new FileInfo(path).Length;
+        string path = Path.Combine(Path.GetTempPath(), $"ptuning-bench-{Guid.NewGuid():N}.zip");
+        try
+        {
+            MLContext.Model.SaveAtomically(model, Train.Schema, path);
+            return new FileInfo(path).Length;
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }
 

@@ -76,16 +76,7 @@ internal sealed class QualitySuite
             // (the estimator restored that epoch's weights).
             var chosen = runs.MaxBy(r => r.Point.ValidationMetric);
             var (metric, macroF1) = dataset.Evaluate(chosen.Model);
-            string zip = Path.Combine(Path.GetTempPath(), $"ptuning-bench-{Guid.NewGuid():N}.zip");
-            long zipBytes;
-            try
-            {
-                zipBytes = dataset.ZipBytes(chosen.Model, zip);
-            }
-            finally
-            {
-                File.Delete(zip);
-            }
+            long zipBytes = dataset.ZipBytes(chosen.Model);
             var (trainable, total) = ParameterCounts.Of(_baseModel, dataset.Kind, dataset.ClassCount, config,
                 prompt: ParameterCounts.PromptOf(dataset, config, chosen.Model));
             var record = new QualityRecord(dataset.Name, config.Method.ToString(), config.ReportedLength, config.Projection,
@@ -105,7 +96,7 @@ internal sealed class QualitySuite
 
     /// <summary>The options of one run: the base, the method's shape, the rate, the budget and the seed.</summary>
     internal static void Configure(PrefixTuningOptions o, QualityDataset dataset, string baseModel, MethodConfig config, double rate, int epochs,
-        int batchSize, int patience, int seed, IProgress<PrefixTuningProgress> progress)
+        int batchSize, int patience, int seed, IProgress<PrefixTuningProgress>? progress)
     {
         o.BaseModelPath = baseModel;
         o.Method = config.Method;
