@@ -46,7 +46,7 @@ internal static class ConvergedQualityReport
         md.AppendLine("# Quality benchmark (converged)").AppendLine();
         if (args.Quick)
             md.AppendLine("**Quick profile**: subsampled data, 2 epochs, one learning rate per method — a smoke run, not the published numbers.").AppendLine();
-        md.AppendLine($"- Command: `dotnet run -c Release --project test/Microsoft.ML.PTuning.Benchmarks -- quality{(args.Quick ? " --quick" : "")}` " +
+        md.AppendLine($"- Command: `dotnet run -c Release --project test/Microsoft.ML.PTuning.Benchmarks -- quality{(args.Quick ? " --quick" : "")}{(args.Extended ? " --extended" : "")}` " +
             "(resumable: it skips the runs already in trials.jsonl)");
         md.AppendLine($"- Machine: {Report.Machine()}");
         md.AppendLine($"- Base model: `{baseModel}`");

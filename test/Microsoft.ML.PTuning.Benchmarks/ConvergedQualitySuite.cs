@@ -46,28 +46,18 @@ internal sealed class ConvergedQualitySuite
         Log.Line(wnut.Description);
         var plans = new[] { new DatasetPlan(this, banking), new DatasetPlan(this, wnut) };
 
-        // Most telling first, so a run cut short has the headline: each method's search at its base shape on both sets,
-        // then the prefix lengths, the seeds of the headline rows, the projection, prompt tuning, the pooling rows, the defaults.
+        // What the goals need, most telling first, so a run cut short has the headline: each method's search at its base
+        // shape on both sets (method by method), the other prefix lengths, the other pooling, the masked-LM methods, then the defaults (last,
+        // as they are chosen from the rows before them). The rows past the budget run with --extended.
         foreach (var plan in plans)
-        {
             plan.Search(plan.BasePrefix);
-            plan.Search(new MethodConfig(TuningMethod.FullFineTuning, 0, false));
-            plan.Search(new MethodConfig(TuningMethod.LinearProbe, 0, false));
-        }
-        foreach (var plan in plans)
+        foreach (var method in new[] { TuningMethod.FullFineTuning, TuningMethod.LinearProbe })
         {
-            double rate = plan.Best(plan.BasePrefix).LearningRate;
-            foreach (int length in _profile.PrefixLengths.Where(p => p != _profile.BasePrefixLength))
-                plan.Trial(plan.BasePrefix with { PrefixLength = length }, rate);
+            foreach (var plan in plans)
+                plan.Search(new MethodConfig(method, 0, false));
         }
         foreach (var plan in plans)
-            plan.Seeds();
-        foreach (var plan in plans)
-        {
-            var best = plan.BestPrefixRun();
-            plan.Trial(plan.ConfigOf(best) with { Projection = true }, best.LearningRate);
-            plan.Search(new MethodConfig(TuningMethod.PromptTuning, _profile.PromptLength, false));
-        }
+            plan.PrefixLengths(_profile.PrefixLengths);
         foreach (var plan in plans.Where(p => p.Dataset.Kind == TaskKind.SequenceClassification))
         {
             // The base declares its pooling (the MiniLM import: Mean); the other pooling for the best prefix and the probe.
@@ -89,6 +79,24 @@ internal sealed class ConvergedQualitySuite
         }
         foreach (var plan in plans)
             plan.Defaults();
+
+        if (!_args.Extended)
+        {
+            Log.Line($"  Past the budget, not run (--extended runs them): the headline rows at seeds {string.Join("/", _profile.Seeds.Skip(1))}, " +
+                $"the projection, prompt tuning, prefix lengths {string.Join("/", _profile.ExtendedPrefixLengths)}.");
+        }
+        else
+        {
+            foreach (var plan in plans)
+                plan.Seeds();
+            foreach (var plan in plans)
+            {
+                var best = plan.BestPrefixRun();
+                plan.Trial(plan.ConfigOf(best) with { Projection = true }, best.LearningRate);
+                plan.Search(new MethodConfig(TuningMethod.PromptTuning, _profile.PromptLength, false));
+                plan.PrefixLengths(_profile.ExtendedPrefixLengths);
+            }
+        }
 
         WriteReports();
         Log.Line($"Quality suite ({_profile.Name} profile): {_ran} runs this time, {_store.Records.Count} in all, {_clock.Elapsed:hh\\:mm\\:ss}; reports in {_args.OutputFolder}.");
@@ -167,6 +175,14 @@ internal sealed class ConvergedQualitySuite
 
         public MethodConfig ConfigOf(TrialRecord run) =>
             new(Enum.Parse<TuningMethod>(run.Method), run.PrefixLength, run.Projection, Pooling: Enum.Parse<PoolingMode>(run.PoolingAsked));
+
+        /// <summary>Prefix tuning at <paramref name="lengths"/> (the base length skipped), each at the base length's best rate.</summary>
+        public void PrefixLengths(IEnumerable<int> lengths)
+        {
+            double rate = Best(BasePrefix).LearningRate;
+            foreach (int length in lengths.Where(p => p != Profile.BasePrefixLength))
+                Trial(BasePrefix with { PrefixLength = length }, rate);
+        }
 
         /// <summary>The headline rows (best PT2, full fine-tuning, linear probe) again at the other seeds.</summary>
         public void Seeds()

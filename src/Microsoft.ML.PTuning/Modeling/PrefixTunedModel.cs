@@ -104,7 +104,12 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
         Task = task;
         Method = method;
         PrefixLength = usesPrefix ? prefixLength : method == TuningMethod.PTuningV1 ? maskedLanguageModel!.PromptLength : 0;
-        LayersBelowPrefix = method == TuningMethod.PrefixTuning ? config.NumHiddenLayers - (prefixDepth ?? config.NumHiddenLayers) : 0;
+        LayersBelowPrefix = method switch
+        {
+            TuningMethod.PrefixTuning => config.NumHiddenLayers - (prefixDepth ?? config.NumHiddenLayers),
+            TuningMethod.LinearProbe => config.NumHiddenLayers,   // the whole encoder is frozen features
+            _ => 0,
+        };
 
         if (method == TuningMethod.PrefixTuning)
             _prefixEncoder = new PrefixEncoder(config, prefixLength, prefixProjection, prefixHiddenSize, adapterDropout, prefixDepth);
@@ -158,9 +163,10 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
     public int PrefixLength { get; }
 
     /// <summary>
-    /// Encoder layers beneath a partial-depth prefix (0 unless PrefixTuning with a depth below the layer count). They
-    /// depend on the input alone, so they run without autograd and in eval mode — no dropout below the prefix, in
-    /// training too (<see cref="ForwardBelowPrefix"/>) — and a trainer may cache their output per example.
+    /// Encoder layers beneath the prefix: those a partial-depth prefix does not reach (PrefixTuning with a depth below
+    /// the layer count), or all of them for LinearProbe, whose head reads frozen features; 0 otherwise. They depend on
+    /// the input alone, so they run without autograd and in eval mode — no dropout in them, in training too
+    /// (<see cref="ForwardBelowPrefix"/>) — and a trainer may cache their output per example.
     /// </summary>
     public int LayersBelowPrefix { get; }
 
@@ -188,21 +194,11 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
             return ForwardAbovePrefix(ForwardBelowPrefix(inputIds, attentionMask, tokenTypeIds), attentionMask);
         using var scope = torch.NewDisposeScope();
         long batch = inputIds.shape[0];
-        Tensor hidden;
-        if (Method == TuningMethod.LinearProbe)
-        {
-            // Only the head learns: nothing in the encoder needs a graph.
-            using (torch.no_grad())
-                hidden = _backbone.forward(inputIds, attentionMask, tokenTypeIds, null, null);
-        }
-        else
-        {
-            PastKeyValues? prefix = _prefixEncoder?.forward(batch);
-            Tensor? prompt = _promptEncoder?.forward(batch);
-            hidden = _backbone.forward(inputIds, attentionMask, tokenTypeIds, prefix, prompt);
-            if (prompt is not null)
-                hidden = hidden.narrow(1, PrefixLength, inputIds.shape[1]);   // the head reads the real tokens; [CLS] is at P
-        }
+        PastKeyValues? prefix = _prefixEncoder?.forward(batch);
+        Tensor? prompt = _promptEncoder?.forward(batch);
+        Tensor hidden = _backbone.forward(inputIds, attentionMask, tokenTypeIds, prefix, prompt);
+        if (prompt is not null)
+            hidden = hidden.narrow(1, PrefixLength, inputIds.shape[1]);   // the head reads the real tokens; [CLS] is at P
         return _head.Classify(hidden, attentionMask).MoveToOuterDisposeScope();
     }
 
@@ -220,6 +216,9 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
         return _head.forward(atMask).MoveToOuterDisposeScope();
     }
 
+    private const string NoLayersBelow =
+        "This model has no frozen layers below a prefix (PrefixTuning with a partial prefix depth has, and LinearProbe).";
+
     /// <summary>
     /// The hidden state <c>[B, T, H]</c> after the <see cref="LayersBelowPrefix"/> layers the prefix does not reach:
     /// computed without autograd and with the backbone in eval mode (its mode is restored), so it is a function of the
@@ -229,7 +228,7 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
     public Tensor ForwardBelowPrefix(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds)
     {
         if (LayersBelowPrefix == 0)
-            throw new InvalidOperationException("This model has no layers below its prefix (PrefixTuning with a partial prefix depth has).");
+            throw new InvalidOperationException(NoLayersBelow);
         bool training = _backbone.training;
         using var noGrad = torch.no_grad();
         try
@@ -247,12 +246,14 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
 
     /// <summary>
     /// Logits from what <see cref="ForwardBelowPrefix"/> returned (rows may be padded with anything: padding is masked):
-    /// the layers with the prefix, then the head. Gradients reach the prefix and the head.
+    /// the layers with the prefix, then the head (for LinearProbe the head alone). Gradients reach the prefix and the head.
     /// </summary>
     public Tensor ForwardAbovePrefix(Tensor hiddenBelow, Tensor attentionMask)
     {
-        if (LayersBelowPrefix == 0 || _prefixEncoder is null)
-            throw new InvalidOperationException("This model has no layers below its prefix (PrefixTuning with a partial prefix depth has).");
+        if (LayersBelowPrefix == 0)
+            throw new InvalidOperationException(NoLayersBelow);
+        if (_prefixEncoder is null)
+            return _head.Classify(hiddenBelow, attentionMask);   // LinearProbe: the encoder's last hidden state
         using var scope = torch.NewDisposeScope();
         PastKeyValues prefix = _prefixEncoder.forward(hiddenBelow.shape[0]);
         Tensor hidden = _backbone.ForwardAbove(hiddenBelow, attentionMask, prefix);

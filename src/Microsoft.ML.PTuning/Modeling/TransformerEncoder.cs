@@ -96,12 +96,12 @@ public sealed class TransformerEncoder : nn.Module<Tensor, Tensor, Tensor?, Past
     /// <param name="attentionMask"><c>[B, T]</c>, 1/true for real tokens, 0/false for padding.</param>
     /// <param name="tokenTypeIds">Segment ids <c>[B, T]</c>, or null for all zeros.</param>
     /// <param name="prefixLength">Length P of the prefix the layers above take (positions start after it).</param>
-    /// <param name="layers">Layers to run, from the bottom (0 returns the embeddings).</param>
+    /// <param name="layers">Layers to run, from the bottom (0 returns the embeddings, all of them the last hidden state).</param>
     public Tensor ForwardBelow(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds, int prefixLength, int layers)
     {
         CheckInputs(inputIds, attentionMask, tokenTypeIds, null, null);
-        if (layers < 0 || layers >= Config.NumHiddenLayers)
-            throw new ArgumentOutOfRangeException(nameof(layers), layers, $"Layers below a prefix number 0 to {Config.NumHiddenLayers - 1}.");
+        if (layers < 0 || layers > Config.NumHiddenLayers)
+            throw new ArgumentOutOfRangeException(nameof(layers), layers, $"Layers below a prefix number 0 to {Config.NumHiddenLayers} (all: the last hidden state).");
         using var scope = torch.NewDisposeScope();
         Tensor hidden = embeddings.forward(inputIds, tokenTypeIds, null, prefixLength);
         return Layers(hidden, attentionMask, 0, null, 0, layers).MoveToOuterDisposeScope();

@@ -9,8 +9,9 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.PTuning.Tests.Training;
 
 /// <summary>
-/// Partial depth's cache of the layers beneath the prefix: training with it gives the losses of recomputing them every
-/// step. Dropout is off, so no run draws from torch's generator and the runs start from one copied state.
+/// The cache of the frozen layers beneath the prefix (partial depth's lower layers, the linear probe's whole encoder):
+/// training with it gives the losses of recomputing them every step. Dropout is off, so no run draws from torch's
+/// generator and the runs start from one copied state.
 /// </summary>
 public class BelowPrefixCacheTests
 {
@@ -31,11 +32,14 @@ public class BelowPrefixCacheTests
         LearningRate: 3e-2, ProjectionLearningRate: 3e-4, WeightDecay: 0, WarmupRatio: 0, ClipNorm: 1.0, BatchSize: 4, MaxEpochs: 3,
         EarlyStoppingPatience: 0, Seed: 5, BelowPrefixCacheBytes: cacheBytes, BelowPrefixCacheType: cacheType);
 
+    private static PrefixTunedModel Model(TransformerEncoder backbone, TuningMethod method) => method == TuningMethod.LinearProbe
+        ? new PrefixTunedModel(backbone, TaskKind.SequenceClassification, 3, TuningMethod.LinearProbe, prefixLength: 0, dropout: 0)
+        : new PrefixTunedModel(backbone, TaskKind.SequenceClassification, 3, TuningMethod.PrefixTuning, prefixLength: 3, dropout: 0, prefixDepth: 1);
+
     private static (double[] Losses, int Cached, long Recomputed, long Bytes) Train(TransformerEncoder backbone,
-        Dictionary<string, Tensor> initial, List<TrainingExample> examples, TrainerSettings settings)
+        Dictionary<string, Tensor> initial, List<TrainingExample> examples, TrainerSettings settings, TuningMethod method = TuningMethod.PrefixTuning)
     {
-        using var model = new PrefixTunedModel(backbone, TaskKind.SequenceClassification, 3, TuningMethod.PrefixTuning, prefixLength: 3,
-            dropout: 0, prefixDepth: 1);
+        using var model = Model(backbone, method);
         model.LoadAdapterStateDict(initial);
         using var trainer = new PrefixTuningTrainer(model, examples, settings, tokenLabels: false, Config.PadTokenId, torch.CPU,
             validate: null, progress: null, log: null, CancellationToken.None);
@@ -44,17 +48,18 @@ public class BelowPrefixCacheTests
         return (trainer.History.Select(h => h.MeanLoss).ToArray(), cache.CachedCount, cache.Recomputed, cache.Bytes);
     }
 
+    private static Dictionary<string, Tensor> InitialState(TransformerEncoder backbone, TuningMethod method)
+    {
+        using var init = Model(backbone, method);
+        return init.AdapterStateDict();
+    }
+
     [Fact]
     public void CachedTrainingGivesTheLossesOfRecomputingAndHoldsEveryExampleOnce()
     {
         using var backbone = TinyEncoders.Random(Config, seed: 60);
         var examples = Examples(22, seed: 61);
-        Dictionary<string, Tensor> initial;
-        using (var init = new PrefixTunedModel(backbone, TaskKind.SequenceClassification, 3, TuningMethod.PrefixTuning, prefixLength: 3,
-            dropout: 0, prefixDepth: 1))
-        {
-            initial = init.AdapterStateDict();
-        }
+        var initial = InitialState(backbone, TuningMethod.PrefixTuning);
 
         var recomputed = Train(backbone, initial, examples, Settings(cacheBytes: 0, ScalarType.Float32));
         var cachedFp32 = Train(backbone, initial, examples, Settings(BelowPrefixCache.DefaultBytes, ScalarType.Float32));
@@ -81,12 +86,7 @@ public class BelowPrefixCacheTests
     {
         using var backbone = TinyEncoders.Random(Config, seed: 62);
         var examples = Examples(10, seed: 63);
-        Dictionary<string, Tensor> initial;
-        using (var init = new PrefixTunedModel(backbone, TaskKind.SequenceClassification, 3, TuningMethod.PrefixTuning, prefixLength: 3,
-            dropout: 0, prefixDepth: 1))
-        {
-            initial = init.AdapterStateDict();
-        }
+        var initial = InitialState(backbone, TuningMethod.PrefixTuning);
 
         long bound = 12L * Config.HiddenSize * 2 * 3;   // room for about three of the longest examples
         var bounded = Train(backbone, initial, examples, Settings(bound, ScalarType.BFloat16));
@@ -94,5 +94,38 @@ public class BelowPrefixCacheTests
         Assert.True(bounded.Bytes <= bound);
         // An example never held was computed in all 3 epochs; one held from epoch 2 or 3 on, in the epochs before.
         Assert.InRange(bounded.Recomputed, 3L * (examples.Count - bounded.Cached), 3L * examples.Count - bounded.Cached);
+    }
+
+    [Fact]
+    public void TheLinearProbeReadsFrozenFeaturesCachedOncePerExample()
+    {
+        // The encoder's own dropout is on: a probe's features are still the eval-mode ones, in training too.
+        var dropping = Config with { HiddenDropoutProb = 0.3, AttentionProbsDropoutProb = 0.3 };
+        using var backbone = TinyEncoders.Random(dropping, seed: 64);
+        using var probe = Model(backbone, TuningMethod.LinearProbe);
+        Assert.Equal(dropping.NumHiddenLayers, probe.LayersBelowPrefix);
+        using var ids = torch.tensor(new long[] { 0, 7, 9, 11, 2, 0, 8, 5, 2, 1 }, dtype: ScalarType.Int64).view(2, 5);
+        using var mask = torch.tensor(new long[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 }, dtype: ScalarType.Int64).view(2, 5);
+        probe.eval();
+        using var evaluated = probe.forward(ids, mask, null);
+        probe.train();
+        using var trained = probe.forward(ids, mask, null);
+        Assert.Equal(0.0, TinyEncoders.MaxAbsDiff(evaluated, trained));
+        backbone.eval();
+        using var hidden = backbone.forward(ids, mask, null, null, null);
+        using var byHand = probe.Head.Classify(hidden, mask);
+        Assert.True(TinyEncoders.MaxAbsDiff(byHand, evaluated) < 1e-6, "the probe's logits are not the head over the encoder's last hidden state");
+
+        var examples = Examples(18, seed: 65);
+        var initial = InitialState(backbone, TuningMethod.LinearProbe);
+        var recomputed = Train(backbone, initial, examples, Settings(cacheBytes: 0, ScalarType.Float32), TuningMethod.LinearProbe);
+        var cached = Train(backbone, initial, examples, Settings(BelowPrefixCache.DefaultBytes, ScalarType.Float32), TuningMethod.LinearProbe);
+        Assert.Equal((examples.Count, 0L), (cached.Cached, cached.Recomputed));
+        Assert.True(recomputed.Losses[^1] < recomputed.Losses[0], $"the probe did not learn: {string.Join(", ", recomputed.Losses)}");
+        for (int epoch = 0; epoch < 3; epoch++)
+        {
+            Assert.True(Math.Abs(cached.Losses[epoch] - recomputed.Losses[epoch]) < 1e-5,
+                $"epoch {epoch + 1}: cached {cached.Losses[epoch]}, recomputed {recomputed.Losses[epoch]}");
+        }
     }
 }
