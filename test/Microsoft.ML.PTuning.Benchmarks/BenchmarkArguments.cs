@@ -1,10 +1,10 @@
 namespace Microsoft.ML.PTuning.Benchmarks;
 
-/// <summary>The command line: <c>&lt;quality|speed|all|projection|depth&gt; [--quick] [--extended] [--data DIR] [--out DIR] [--model HF-folder]</c>.</summary>
-internal sealed record BenchmarkArguments(string Suite, bool Quick, string DataFolder, string OutputFolder, string? ModelFolder, bool Extended = false)
+/// <summary>The command line: <c>&lt;quality|speed|all|projection|depth&gt; [--quick] [--extended] [--report] [--data DIR] [--out DIR] [--model HF-folder]</c>.</summary>
+internal sealed record BenchmarkArguments(string Suite, bool Quick, string DataFolder, string OutputFolder, string? ModelFolder, bool Extended = false, bool ReportOnly = false)
 {
     public const string Usage = "Usage: dotnet run -c Release --project test/Microsoft.ML.PTuning.Benchmarks -- <quality|speed|all|projection|precision|depth> " +
-        "[--quick] [--extended (quality: also the rows past the profile's budget)] [--data DIR (default ../shared/data beside the repo)] [--out DIR (default artifacts/bench)] [--model <Hugging Face folder>]";
+        "[--quick] [--extended (quality: also the rows past the profile's budget)] [--report (quality: rewrite the reports from trials.jsonl, train nothing)] [--data DIR (default ../shared/data beside the repo)] [--out DIR (default artifacts/bench)] [--model <Hugging Face folder>]";
 
     public bool RunsQuality => Suite is "quality" or "all";
 
@@ -23,7 +23,7 @@ internal sealed record BenchmarkArguments(string Suite, bool Quick, string DataF
     public static BenchmarkArguments Parse(string[] args)
     {
         string? suite = null, data = null, output = null, model = null;
-        bool quick = false, extended = false;
+        bool quick = false, extended = false, reportOnly = false;
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
@@ -34,6 +34,9 @@ internal sealed record BenchmarkArguments(string Suite, bool Quick, string DataF
                     break;
                 case "--extended":
                     extended = true;
+                    break;
+                case "--report":
+                    reportOnly = true;
                     break;
                 case "--data":
                     data = Value();
@@ -62,7 +65,7 @@ internal sealed record BenchmarkArguments(string Suite, bool Quick, string DataF
             throw new DirectoryNotFoundException($"--model '{model}' is not a Hugging Face model folder (no config.json).");
         output = Path.GetFullPath(output ?? Path.Combine(root, "artifacts", "bench"));
         Directory.CreateDirectory(output);
-        return new BenchmarkArguments(suite, quick, data, output, model == null ? null : Path.GetFullPath(model), extended);
+        return new BenchmarkArguments(suite, quick, data, output, model == null ? null : Path.GetFullPath(model), extended, reportOnly);
     }
 
     /// <summary>

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using ChosenRow = (Microsoft.ML.PTuning.Benchmarks.TrialRecord Chosen, System.Collections.Generic.IReadOnlyList<Microsoft.ML.PTuning.Benchmarks.TrialRecord> Seeds,
+    System.Collections.Generic.IReadOnlyList<Microsoft.ML.PTuning.Benchmarks.TrialRecord> Search);
 
 namespace Microsoft.ML.PTuning.Benchmarks;
 
@@ -18,7 +20,7 @@ internal static class ConvergedQualityReport
     };
 
     /// <summary>The chosen run of each configuration at the first seed, and every seed's run at that rate.</summary>
-    public static IReadOnlyList<(TrialRecord Chosen, IReadOnlyList<TrialRecord> Seeds, IReadOnlyList<TrialRecord> Search)> Rows(
+    public static IReadOnlyList<ChosenRow> Rows(
         IEnumerable<TrialRecord> records, string dataset)
     {
         var ofSet = records.Where(r => r.Dataset == dataset).ToList();
@@ -27,7 +29,7 @@ internal static class ConvergedQualityReport
         {
             var chosen = g.MaxBy(r => r.ValidationMetric)!;
             var seeds = ofSet.Where(r => r.Label == g.Key && r.LearningRate == chosen.LearningRate).OrderBy(r => r.Seed).ToList();
-            return (chosen, (IReadOnlyList<TrialRecord>)seeds, (IReadOnlyList<TrialRecord>)g.OrderBy(r => r.LearningRate).ToList());
+            return (ChosenRow)(chosen, seeds, g.OrderBy(r => r.LearningRate).ToList());
         }).ToList();
     }
 
@@ -63,6 +65,7 @@ internal static class ConvergedQualityReport
             "A chosen rate marked *edge* sat at the end of the grid its search reached. The Defaults row trains as a user who sets only the " +
             "base model and the columns: no validation set, hence no early stopping and no best-epoch restore.");
         md.AppendLine();
+        Goals(md, records);
         foreach (string dataset in records.Select(r => r.Dataset).Distinct())
         {
             var rows = Rows(records, dataset);
@@ -99,6 +102,65 @@ internal static class ConvergedQualityReport
         }
         File.WriteAllText(path, md.ToString());
     }
+
+    /// <summary>
+    /// Issue 15's goal table from the runs so far: each figure from the chosen rows (test metric, mean over seeds where
+    /// there are several), "pending" while a row it needs has not run.
+    /// </summary>
+    private static void Goals(StringBuilder md, IReadOnlyList<TrialRecord> records)
+    {
+        var banking = Rows(records, "banking77");
+        var wnut = Rows(records, "wnut17");
+        md.AppendLine("## Goals (issue 15)").AppendLine();
+        var lines = new List<string[]>();
+        void Add(string figure, double? value, string goal, bool? met, string note) =>
+            lines.Add(new[] { figure, value is double v ? Report.F(v, "F4") : "pending", goal, met is bool m ? (m ? "met" : "**not met**") : "—", note });
+
+        var (bankingPrefix, bankingFineTuning) = (BestPrefix(banking), Row(banking, nameof(TuningMethod.FullFineTuning)));
+        double? pt2 = Test(bankingPrefix), ft = Test(bankingFineTuning);
+        Add("Banking77 accuracy, P-Tuning v2", pt2, "≥ 0.93 and ≥ full fine-tuning − 0.005",
+            pt2 is double a && ft is double b ? a >= 0.93 && a >= b - 0.005 : null,
+            $"{Describe(bankingPrefix)}; full fine-tuning {(ft is double f ? Report.F(f, "F4") : "pending")}");
+        var probe = banking.Where(r => r.Chosen.Method == nameof(TuningMethod.LinearProbe) && r.Chosen.Pooling == nameof(PoolingMode.Mean))
+            .Cast<ChosenRow?>().FirstOrDefault();
+        double? lp = Test(probe);
+        Add("Banking77 accuracy, linear probe (mean pooling)", lp, "≥ 0.88", lp is double l ? l >= 0.88 : null, Describe(probe));
+        var (wnutPrefix, wnutFineTuning) = (BestPrefix(wnut), Row(wnut, nameof(TuningMethod.FullFineTuning)));
+        double? nerPt2 = Test(wnutPrefix), nerFt = Test(wnutFineTuning);
+        Add("WNUT-17 entity F1, P-Tuning v2", nerPt2, "≥ full fine-tuning − 0.01 and ≥ 0.45",
+            nerPt2 is double c && nerFt is double d ? c >= d - 0.01 && c >= 0.45 : null,
+            $"{Describe(wnutPrefix)}; full fine-tuning {(nerFt is double g ? Report.F(g, "F4") : "pending")}");
+        foreach (var (name, rows) in new[] { ("Banking77", banking), ("WNUT-17", wnut) })
+        {
+            var defaults = rows.Where(r => r.Chosen.Label.StartsWith("Defaults", StringComparison.Ordinal))
+                .Cast<ChosenRow?>().FirstOrDefault();
+            var best = rows.Where(r => !r.Chosen.Label.StartsWith("Defaults", StringComparison.Ordinal)).OrderByDescending(r => r.Chosen.ValidationMetric)
+                .Cast<ChosenRow?>().FirstOrDefault();
+            double? mine = Test(defaults), top = Test(best);
+            Add($"{name}, defaults − best configuration", mine is double x && top is double y ? x - y : null, "≥ −0.01",
+                mine is double x2 && top is double y2 ? x2 - y2 >= -0.01 : null,
+                $"defaults {(mine is double x3 ? Report.F(x3, "F4") : "pending")}; best by validation: {Describe(best)}");
+        }
+        md.Append(Report.Table(new[] { "figure (test set, full data)", "measured", "goal", "status", "from" }, lines));
+        md.AppendLine().AppendLine("The issue's held-out NER row (P-Tuning v2 − full fine-tuning on a dataset the project does not hold) cannot be measured here.")
+            .AppendLine();
+    }
+
+    private static ChosenRow? BestPrefix(IReadOnlyList<ChosenRow> rows) =>
+        rows.Where(r => r.Chosen.Method == nameof(TuningMethod.PrefixTuning) && !r.Chosen.Projection && r.Chosen.PoolingAsked == nameof(PoolingMode.Auto)
+                && !r.Chosen.Label.StartsWith("Defaults", StringComparison.Ordinal))
+            .OrderByDescending(r => r.Chosen.ValidationMetric)
+            .Cast<ChosenRow?>().FirstOrDefault();
+
+    private static ChosenRow? Row(IReadOnlyList<ChosenRow> rows, string method) =>
+        rows.Where(r => r.Chosen.Method == method && r.Chosen.PoolingAsked == nameof(PoolingMode.Auto) && !r.Chosen.Label.StartsWith("Defaults", StringComparison.Ordinal))
+            .Cast<ChosenRow?>().FirstOrDefault();
+
+    private static double? Test(ChosenRow? row) =>
+        row?.Seeds.Average(s => s.TestMetric);
+
+    private static string Describe(ChosenRow? row) =>
+        row is { } r ? $"{r.Chosen.Label} lr {Report.F(r.Chosen.LearningRate, "G3")} ({r.Seeds.Count} seed{(r.Seeds.Count == 1 ? "" : "s")})" : "pending";
 
     // One value, or mean [min, max] over seeds.
     private static string Seeded(IReadOnlyList<double> values) => values.Count == 1

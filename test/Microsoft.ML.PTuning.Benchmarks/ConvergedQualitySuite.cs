@@ -44,6 +44,12 @@ internal sealed class ConvergedQualitySuite
         _descriptions.Add(wnut.Description);
         Log.Line(banking.Description);
         Log.Line(wnut.Description);
+        if (_args.ReportOnly)
+        {
+            WriteReports();
+            Log.Line($"Reports rewritten from {_store.Records.Count} runs in {_store.Path}; nothing trained (--report).");
+            return;
+        }
         var plans = new[] { new DatasetPlan(this, banking), new DatasetPlan(this, wnut) };
 
         // What the goals need, most telling first, so a run cut short has the headline: each method's search at its base
