@@ -53,14 +53,14 @@ internal sealed class ConvergedQualitySuite
         var plans = new[] { new DatasetPlan(this, banking), new DatasetPlan(this, wnut) };
 
         // What the goals need, most telling first, so a run cut short has the headline: each method's search at its base
-        // shape on both sets (method by method), the other prefix lengths, the other pooling, the masked-LM methods, then the defaults (last,
+        // shape on both sets (method by method, each grid on both before either widens), the other prefix lengths, the other pooling, the masked-LM methods, then the defaults (last,
         // as they are chosen from the rows before them). The rows past the budget run with --extended.
-        foreach (var plan in plans)
-            plan.Search(plan.BasePrefix);
-        foreach (var method in new[] { TuningMethod.FullFineTuning, TuningMethod.LinearProbe })
+        foreach (var config in new[] { plans[0].BasePrefix, new MethodConfig(TuningMethod.FullFineTuning, 0, false), new MethodConfig(TuningMethod.LinearProbe, 0, false) })
         {
             foreach (var plan in plans)
-                plan.Search(new MethodConfig(method, 0, false));
+                plan.Grid(config);
+            foreach (var plan in plans)
+                plan.Widen(config);
         }
         foreach (var plan in plans)
             plan.PrefixLengths(_profile.PrefixLengths);
@@ -135,15 +135,27 @@ internal sealed class ConvergedQualitySuite
 
         private int Epochs => Dataset.Kind == TaskKind.SequenceClassification ? Profile.Data.BankingEpochs : Profile.Data.WnutEpochs;
 
-        /// <summary>
-        /// Runs <paramref name="config"/> over the profile's grid for its method, then while the best rate is the grid's
-        /// lowest or highest (and the extensions allow) one more rate beyond it, a grid step away.
-        /// </summary>
+        /// <summary><see cref="Grid"/>, then <see cref="Widen"/>.</summary>
         public void Search(MethodConfig config)
         {
-            var rates = Profile.Data.LearningRates[config.Method].OrderBy(r => r).ToList();
-            foreach (double rate in rates)
+            Grid(config);
+            Widen(config);
+        }
+
+        /// <summary>Runs <paramref name="config"/> at every rate of the profile's grid for its method.</summary>
+        public void Grid(MethodConfig config)
+        {
+            foreach (double rate in Profile.Data.LearningRates[config.Method])
                 Trial(config, rate);
+        }
+
+        /// <summary>
+        /// After <see cref="Grid"/>: while the best rate is the lowest or highest tried (and the extensions allow), one more
+        /// rate beyond it, a grid step away.
+        /// </summary>
+        public void Widen(MethodConfig config)
+        {
+            var rates = Profile.Data.LearningRates[config.Method].OrderBy(r => r).ToList();
             for (int extension = 0; extension < Profile.MaxExtensions && rates.Count > 1; extension++)
             {
                 double best = Best(config).LearningRate;
