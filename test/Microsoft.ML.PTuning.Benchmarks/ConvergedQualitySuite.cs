@@ -266,8 +266,9 @@ internal sealed class ConvergedQualitySuite
 
             string runLabel = $"{Dataset.Name} {label} lr {Report.F(rate, "G3")} seed {seed}";
             Log.Line($"  {runLabel}: training (run {_suite._store.Records.Count + 1}, {_suite._clock.Elapsed:hh\\:mm\\:ss} into this session)");
-            var recorder = new EpochRecorder(runLabel);
             string checkpoints = Path.Combine(_suite._args.OutputFolder, "checkpoints", id[..16]);
+            string journal = checkpoints + ".epochs.json";
+            var recorder = new EpochRecorder(runLabel, journal);
             var process = Process.GetCurrentProcess();
             TimeSpan cpuBefore = process.TotalProcessorTime;
             var wall = Stopwatch.StartNew();
@@ -291,9 +292,9 @@ internal sealed class ConvergedQualitySuite
                 peak = memory.PeakMb;
                 start = memory.StartMb;
             }
-            double seconds = wall.Elapsed.TotalSeconds;
+            double seconds = recorder.PriorWallSeconds + wall.Elapsed.TotalSeconds;
             process.Refresh();
-            double cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
+            double cpu = recorder.PriorCpuSeconds + (process.TotalProcessorTime - cpuBefore).TotalSeconds;
             try
             {
                 pooling = model.Trained.Spec.Pooling;
@@ -313,6 +314,7 @@ internal sealed class ConvergedQualitySuite
                     $"test {metric:F4}; {seconds:F0} s wall, {cpu:F0} s CPU, peak RSS {peak:F0} MB");
                 if (Directory.Exists(checkpoints))
                     Directory.Delete(checkpoints, recursive: true);
+                File.Delete(journal);
                 _suite.WriteReports();
                 return record;
             }
