@@ -217,7 +217,7 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
     }
 
     private const string NoLayersBelow =
-        "This model has no frozen layers below a prefix (PrefixTuning with a partial prefix depth has, and LinearProbe).";
+        "This model has no frozen encoder layers to run apart: only PrefixTuning with a partial PrefixDepth and LinearProbe have.";
 
     /// <summary>
     /// The hidden state <c>[B, T, H]</c> after the <see cref="LayersBelowPrefix"/> layers the prefix does not reach:
