@@ -252,7 +252,7 @@ internal sealed class ConvergedQualitySuite
             int s = seed ?? Profile.Seeds[0];
             return Run(config.Label, config, rate, s, o =>
             {
-                QualitySuite.Configure(o, Dataset, _suite._baseModel, config, rate, Epochs, Profile.Data.BatchSize, Profile.Data.Patience, s, progress: null);
+                QualitySuite.Configure(o, Dataset, _suite._baseModel, config, rate, Epochs, Profile.Data.BatchSize, Profile.Data.PatienceOf(Dataset.Kind), s, progress: null);
             });
         }
 
