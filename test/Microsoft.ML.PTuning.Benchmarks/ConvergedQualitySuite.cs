@@ -194,12 +194,28 @@ internal sealed class ConvergedQualitySuite
         public MethodConfig ConfigOf(TrialRecord run) =>
             new(Enum.Parse<TuningMethod>(run.Method), run.PrefixLength, run.Projection, Pooling: Enum.Parse<PoolingMode>(run.PoolingAsked));
 
-        /// <summary>Prefix tuning at <paramref name="lengths"/> (the base length skipped), each at the base length's best rate.</summary>
+        /// <summary>
+        /// Prefix tuning at <paramref name="lengths"/> (the base length skipped), each at the base length's best rate,
+        /// shortest first among those above the base; the first that does not beat the best validation metric so far ends
+        /// the climb (a longer prefix then costs more to train for what the shorter already reached). Lengths below the
+        /// base all run.
+        /// </summary>
         public void PrefixLengths(IEnumerable<int> lengths)
         {
             double rate = Best(BasePrefix).LearningRate;
-            foreach (int length in lengths.Where(p => p != Profile.BasePrefixLength))
+            foreach (int length in lengths.Where(p => p < Profile.BasePrefixLength).OrderByDescending(p => p))
                 Trial(BasePrefix with { PrefixLength = length }, rate);
+            double best = Best(BasePrefix).ValidationMetric;
+            foreach (int length in lengths.Where(p => p > Profile.BasePrefixLength).Order())
+            {
+                double metric = Trial(BasePrefix with { PrefixLength = length }, rate).ValidationMetric;
+                if (metric <= best)
+                {
+                    Log.Line($"  {Dataset.Name} PT2 P={length}: validation {Report.F(metric, "F4")} does not beat {Report.F(best, "F4")}; no longer prefixes.");
+                    break;
+                }
+                best = metric;
+            }
         }
 
         /// <summary>The headline rows (best PT2, full fine-tuning, linear probe) again at the other seeds.</summary>
