@@ -53,8 +53,9 @@ internal sealed class ConvergedQualitySuite
         var plans = new[] { new DatasetPlan(this, banking), new DatasetPlan(this, wnut) };
 
         // What the goals need, most telling first, so a run cut short has the headline: each method's search at its base
-        // shape on both sets (method by method, each grid on both before either widens), the other prefix lengths, the other pooling, the masked-LM methods, then the defaults (last,
-        // as they are chosen from the rows before them). The rows past the budget run with --extended.
+        // shape (method by method, each grid on both sets before either widens), the other prefix lengths, the other
+        // pooling, the masked-LM methods, then the defaults (last, as they are chosen from the rows before them). The
+        // rows past the budget run with --extended.
         foreach (var config in new[] { plans[0].BasePrefix, new MethodConfig(TuningMethod.FullFineTuning, 0, false), new MethodConfig(TuningMethod.LinearProbe, 0, false) })
         {
             foreach (var plan in plans)
