@@ -31,9 +31,7 @@ var options = new PrefixTuningTokenClassificationOptions
     BaseModelPath = baseModel,
     SentenceColumnName = nameof(Sentence.Text),
     LabelColumnName = "Label",
-    PrefixLength = 16,
-    MaxEpochs = args_.Epochs,
-    LearningRate = 3e-2, // P-Tuning v2's NER scripts use 3e-2
+    MaxEpochs = args_.Epochs, // prefix length, learning rate and patience: token classification's defaults
     ValidationSet = tagsToKeys.Transform(validation),
     Progress = new Progress<PrefixTuningProgress>(p => { if (p.EndOfEpoch) Console.WriteLine($"  {p}"); }),
 };

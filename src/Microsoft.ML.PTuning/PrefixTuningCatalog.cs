@@ -46,7 +46,8 @@ public static class PrefixTuningCatalog
     /// <param name="validationSet">Optional validation data for early stopping and best-epoch selection.</param>
     public static PrefixTuningTextClassificationEstimator PrefixTuning(this TransformsCatalog.TextTransforms catalog,
         string baseModelPath, string labelColumnName = "Label", string sentence1ColumnName = "Sentence1",
-        string? sentence2ColumnName = null, int prefixLength = 16, int maxEpochs = 10, IDataView? validationSet = null) =>
+        string? sentence2ColumnName = null, int prefixLength = PrefixTuningTextClassificationOptions.DefaultPrefixLength,
+        int maxEpochs = PrefixTuningTextClassificationOptions.DefaultMaxEpochs, IDataView? validationSet = null) =>
         catalog.PrefixTuning(TextOptions(baseModelPath, labelColumnName, sentence1ColumnName, sentence2ColumnName, prefixLength, maxEpochs,
             validationSet));
 
@@ -62,7 +63,8 @@ public static class PrefixTuningCatalog
         "mlContext.Transforms.Text.PrefixTuning(new PrefixTuningTokenClassificationOptions { ... }).")]
     public static PrefixTuningTokenClassificationEstimator PrefixTuningTokenClassification(this TransformsCatalog.TextTransforms catalog,
         string baseModelPath, string labelColumnName = "Label", string sentenceColumnName = "Sentence",
-        int prefixLength = 16, int maxEpochs = 10, IDataView? validationSet = null) =>
+        int prefixLength = PrefixTuningTokenClassificationOptions.DefaultPrefixLength,
+        int maxEpochs = PrefixTuningTokenClassificationOptions.DefaultMaxEpochs, IDataView? validationSet = null) =>
         catalog.PrefixTuning(TokenOptions(baseModelPath, labelColumnName, sentenceColumnName, prefixLength, maxEpochs, validationSet));
 
     // The trainers catalog: where ML.NET puts estimators that learn from a label (its own TorchSharp trainers
@@ -97,7 +99,8 @@ public static class PrefixTuningCatalog
     public static PrefixTuningTextClassificationEstimator PrefixTuningTextClassification(
         this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string baseModelPath, string labelColumnName = "Label", string sentence1ColumnName = "Sentence1",
-        string? sentence2ColumnName = null, int prefixLength = 16, int maxEpochs = 10, IDataView? validationSet = null) =>
+        string? sentence2ColumnName = null, int prefixLength = PrefixTuningTextClassificationOptions.DefaultPrefixLength,
+        int maxEpochs = PrefixTuningTextClassificationOptions.DefaultMaxEpochs, IDataView? validationSet = null) =>
         catalog.PrefixTuningTextClassification(TextOptions(baseModelPath, labelColumnName, sentence1ColumnName, sentence2ColumnName,
             prefixLength, maxEpochs, validationSet));
 
@@ -127,7 +130,8 @@ public static class PrefixTuningCatalog
     public static PrefixTuningTokenClassificationEstimator PrefixTuningNamedEntityRecognition(
         this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string baseModelPath, string labelColumnName = "Label", string sentenceColumnName = "Sentence",
-        int prefixLength = 16, int maxEpochs = 10, IDataView? validationSet = null) =>
+        int prefixLength = PrefixTuningTokenClassificationOptions.DefaultPrefixLength,
+        int maxEpochs = PrefixTuningTokenClassificationOptions.DefaultMaxEpochs, IDataView? validationSet = null) =>
         catalog.PrefixTuningNamedEntityRecognition(TokenOptions(baseModelPath, labelColumnName, sentenceColumnName, prefixLength, maxEpochs,
             validationSet));
 

@@ -9,6 +9,21 @@ namespace Microsoft.ML.PTuning;
 /// </summary>
 public abstract class PrefixTuningOptions
 {
+    private readonly double _prefixTuningLearningRate;
+
+    /// <summary>
+    /// The defaults that differ between the tasks (each task's options class names them and the runs behind them):
+    /// <see cref="PrefixLength"/>, <see cref="MaxEpochs"/>, <see cref="EarlyStoppingPatience"/> and prefix tuning's
+    /// <see cref="LearningRate"/>.
+    /// </summary>
+    private protected PrefixTuningOptions(int prefixLength, int maxEpochs, int earlyStoppingPatience, double prefixTuningLearningRate)
+    {
+        PrefixLength = prefixLength;
+        MaxEpochs = maxEpochs;
+        EarlyStoppingPatience = earlyStoppingPatience;
+        _prefixTuningLearningRate = prefixTuningLearningRate;
+    }
+
     /// <summary>
     /// A Hugging Face model folder: <c>config.json</c>, <c>model.safetensors</c> or <c>pytorch_model.bin</c>, and the
     /// tokenizer files (<c>vocab.txt</c> for BERT; <c>vocab.json</c> + <c>merges.txt</c> for RoBERTa). Required.
@@ -27,10 +42,11 @@ public abstract class PrefixTuningOptions
     /// <summary>
     /// Number of prefix (or prompt) vectors per layer. P-Tuning v2's scripts use 4 to 224 depending on the task;
     /// simple classification tasks prefer short prefixes, hard sequence labelling longer ones. Ignored by
-    /// <see cref="TuningMethod.FullFineTuning"/> and <see cref="TuningMethod.LinearProbe"/>.
+    /// <see cref="TuningMethod.FullFineTuning"/> and <see cref="TuningMethod.LinearProbe"/>. The default is the task's
+    /// (<see cref="PrefixTuningTextClassificationOptions"/>, <see cref="PrefixTuningTokenClassificationOptions"/>).
     /// </summary>
     [Choice(new object[] { 4, 8, 16, 32, 64, 128 }, 16)]
-    public int PrefixLength { get; set; } = 16;
+    public int PrefixLength { get; set; }
 
     /// <summary>
     /// Reparameterize the prefix through a two-layer MLP during training (P-Tuning v2's <c>prefix_projection</c>).
@@ -93,15 +109,17 @@ public abstract class PrefixTuningOptions
     public int BatchSize { get; set; } = 16;
 
     /// <summary>
-    /// Passes over the training data. P-Tuning v2 trains for up to 100 epochs on small GLUE sets; with early stopping
-    /// on a validation set, 10 is a practical default on CPU.
+    /// Passes over the training data; the learning rate decays linearly to 0 over them. P-Tuning v2 trains for up to 100
+    /// epochs on small GLUE sets and 30 on NER. The default is the task's (<see cref="PrefixTuningTextClassificationOptions"/>,
+    /// <see cref="PrefixTuningTokenClassificationOptions"/>).
     /// </summary>
-    public int MaxEpochs { get; set; } = 10;
+    public int MaxEpochs { get; set; }
 
     /// <summary>
-    /// Peak learning rate of AdamW. Null picks the method's usual value: 1e-2 for prefix and prompt tuning
-    /// (P-Tuning v2 uses 5e-3 to 3e-2), 1e-3 for a linear probe and for P-Tuning v1's prompt encoder, 2e-5 for full
-    /// fine-tuning (the handcrafted prompt trains nothing). Must be in (0, 1]: AdamW
+    /// Peak learning rate of AdamW. Null picks the method's usual value: for prefix tuning the task's
+    /// (<see cref="PrefixTuningTextClassificationOptions"/>, <see cref="PrefixTuningTokenClassificationOptions"/>; P-Tuning v2
+    /// uses 5e-3 to 3e-2), 1e-2 for prompt tuning, 1e-3 for a linear probe and for P-Tuning v1's prompt encoder, 2e-5 for
+    /// full fine-tuning (the handcrafted prompt trains nothing). Must be in (0, 1]: AdamW
     /// moves every weight by about the rate per step whatever the gradient's size, so at 1 each step already changes
     /// every weight by about 1, far beyond any rate these methods train at.
     /// </summary>
@@ -131,8 +149,11 @@ public abstract class PrefixTuningOptions
     /// </summary>
     public IDataView? ValidationSet { get; set; }
 
-    /// <summary>Epochs without validation improvement before training stops; 0 never stops early.</summary>
-    public int EarlyStoppingPatience { get; set; } = 3;
+    /// <summary>
+    /// Epochs without validation improvement before training stops; 0 never stops early. The default is the task's
+    /// (<see cref="PrefixTuningTextClassificationOptions"/>, <see cref="PrefixTuningTokenClassificationOptions"/>).
+    /// </summary>
+    public int EarlyStoppingPatience { get; set; }
 
     /// <summary>Seed for initialization, shuffling and dropout. Null uses the MLContext's seed (or 0 where it has none).</summary>
     public int? Seed { get; set; }
@@ -205,6 +226,7 @@ public abstract class PrefixTuningOptions
     {
         TuningMethod.FullFineTuning => 2e-5,
         TuningMethod.LinearProbe or TuningMethod.PTuningV1 => 1e-3,
+        TuningMethod.PrefixTuning => _prefixTuningLearningRate,
         _ => 1e-2,
     };
 

@@ -55,10 +55,9 @@ internal sealed class ConvergedQualitySuite
         // What the goals need, most telling first, so a run cut short has the headline. Prefix tuning first: its grid on
         // both sets, then per set its widening and the longer prefixes, WNUT-17 first (token classification's defaults
         // hang on its prefix length: issue 15's held-out NER runs gained 7 points from P = 16 at 10 epochs to P = 64 at
-        // 15, patience 5). Then the probe
-        // (cheap: it reads cached features) and full fine-tuning, each grid on both sets before either widens; the other
-        // pooling for the probe; the masked-LM methods; the defaults last, as they are chosen from the rows before them.
-        // The rows past the budget run with --extended.
+        // 15, patience 5), then the library's defaults, which are chosen from those runs. Then the probe (cheap: it
+        // reads cached features) and full fine-tuning, each grid on both sets before either widens; the other pooling
+        // for the probe; the masked-LM methods. The rows past the budget run with --extended.
         foreach (var plan in plans)
             plan.Grid(plan.BasePrefix);
         foreach (var plan in plans.OrderBy(p => p.Dataset.Kind == TaskKind.TokenClassification ? 0 : 1))
@@ -66,6 +65,8 @@ internal sealed class ConvergedQualitySuite
             plan.Widen(plan.BasePrefix);
             plan.PrefixLengths(_profile.PrefixLengths);
         }
+        foreach (var plan in plans)
+            plan.Defaults();
         foreach (var config in new[] { new MethodConfig(TuningMethod.LinearProbe, 0, false), new MethodConfig(TuningMethod.FullFineTuning, 0, false) })
         {
             foreach (var plan in plans)
@@ -88,8 +89,6 @@ internal sealed class ConvergedQualitySuite
             text.Search(new MethodConfig(TuningMethod.HandcraftedPrompt, 0, false));
             text.Search(new MethodConfig(TuningMethod.PTuningV1, _profile.PromptLength, false));
         }
-        foreach (var plan in plans)
-            plan.Defaults();
 
         if (!_args.Extended)
         {

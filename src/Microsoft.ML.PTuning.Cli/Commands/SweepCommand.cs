@@ -88,10 +88,10 @@ internal sealed class SweepCommand : Command<SweepCommand.Settings>
         var (lengths, rates) = sweeper.SearchSpace;
         string title = string.Create(CultureInfo.InvariantCulture,
             $"Sweeping prefix lengths {string.Join(", ", lengths)} × learning rates {string.Join(", ", rates.Select(r => r.ToString("G3", CultureInfo.InvariantCulture)))} " +
-            $"({sweepOptions.Strategy}, up to {settings.Epochs} epochs per trial)");
+            $"({sweepOptions.Strategy}, up to {setup.Options.MaxEpochs} epochs per trial)");
         PrefixTuningSweepResult result = ProgressDisplay.Run(console, title, display =>
         {
-            sweepOptions.Progress = new SweepProgressDisplay(display, settings.Epochs);
+            sweepOptions.Progress = new SweepProgressDisplay(display, setup.Options.MaxEpochs);
             return setup.Run(() => sweeper.Run(setup.Train, setup.Validation!));
         });
 

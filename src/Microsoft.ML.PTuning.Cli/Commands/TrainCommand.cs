@@ -19,18 +19,17 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         public string Output { get; init; } = "model.zip";
 
         [CommandOption("-p|--prefix-length <N>")]
-        [Description("Prefix (or prompt) vectors per layer; ignored by FullFineTuning and LinearProbe.")]
-        [DefaultValue(16)]
-        public int PrefixLength { get; init; } = 16;
+        [Description("Prefix (or prompt) vectors per layer; ignored by FullFineTuning and LinearProbe (default: the task's, 16 for text classification, 64 for NER).")]
+        public int? PrefixLength { get; init; }
 
         [CommandOption("-l|--learning-rate <RATE>")]
-        [Description("Peak learning rate (default: the method's, 1e-2 for prefix and prompt tuning).")]
+        [Description("Peak learning rate (default: the method's; prefix tuning 3e-3 for text classification, 3e-2 for NER).")]
         public double? LearningRate { get; init; }
 
         /// <inheritdoc/>
         public override ValidationResult Validate()
         {
-            if (PrefixLength < 1)
+            if (PrefixLength is < 1)
                 return ValidationResult.Error($"--prefix-length must be at least 1, not {PrefixLength}.");
             if (LearningRate is double rate && !(rate > 0 && rate <= 1))
                 return ValidationResult.Error($"--learning-rate must be in (0, 1], not {rate.ToString(CultureInfo.InvariantCulture)}.");
@@ -44,7 +43,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         var environment = (CliEnvironment)context.Data!;
         IAnsiConsole console = environment.Out;
         var setup = TrainingSetup.Create(settings, settings.Output, environment, console, defaultValidationFraction: 0);
-        setup.Options.PrefixLength = settings.PrefixLength;
+        setup.Options.PrefixLength = settings.PrefixLength ?? setup.Options.PrefixLength;
         setup.Options.LearningRate = settings.LearningRate;
 
         string title = $"Training {settings.Method} ({TaskName(setup.Task)}) over {setup.BaseModel}";

@@ -47,9 +47,8 @@ internal class TrainingSettings : LabeledInputSettings
     public TuningMethod Method { get; init; }
 
     [CommandOption("-e|--epochs <N>")]
-    [Description("Passes over the training data (early stopping may end sooner).")]
-    [DefaultValue(10)]
-    public int Epochs { get; init; } = 10;
+    [Description("Passes over the training data (early stopping may end sooner; default: the task's, 10 for text classification, 30 for NER).")]
+    public int? Epochs { get; init; }
 
     [CommandOption("--batch-size <N>")]
     [Description("Examples per optimizer step.")]
@@ -67,9 +66,8 @@ internal class TrainingSettings : LabeledInputSettings
     public ComputePrecision Precision { get; init; }
 
     [CommandOption("--patience <EPOCHS>")]
-    [Description("Early stopping: epochs without validation gain before stopping (0: off).")]
-    [DefaultValue(3)]
-    public int Patience { get; init; } = 3;
+    [Description("Early stopping: epochs without validation gain before stopping (0: off; default: the task's, 3 for text classification, 5 for NER).")]
+    public int? Patience { get; init; }
 
     [CommandOption("--seed <N>")]
     [Description("Seed of initialization, shuffling and splits.")]
@@ -87,13 +85,13 @@ internal class TrainingSettings : LabeledInputSettings
     /// <inheritdoc/>
     public override ValidationResult Validate()
     {
-        if (Epochs < 1)
+        if (Epochs is < 1)
             return ValidationResult.Error($"--epochs must be at least 1, not {Epochs}.");
         if (BatchSize < 1)
             return ValidationResult.Error($"--batch-size must be at least 1, not {BatchSize}.");
         if (MaxLength < 4)
             return ValidationResult.Error($"--max-length must be at least 4 tokens, not {MaxLength}.");
-        if (Patience < 0)
+        if (Patience is < 0)
             return ValidationResult.Error($"--patience must be 0 (off) or more, not {Patience}.");
         if (ValidationFraction is double f && !(f >= 0 && f < 1))
             return ValidationResult.Error($"--validation-fraction must be in [0, 1), not {f}.");

@@ -92,11 +92,11 @@ internal sealed class TrainingSetup
         options.LabelColumnName = DataColumns.Label;
         options.PredictionColumnName = DataColumns.PredictedLabel;
         options.Method = settings.Method;
-        options.MaxEpochs = settings.Epochs;
+        options.MaxEpochs = settings.Epochs ?? options.MaxEpochs;
         options.BatchSize = settings.BatchSize;
         options.MaxSequenceLength = settings.MaxLength;
         options.Precision = settings.Precision;
-        options.EarlyStoppingPatience = settings.Patience;
+        options.EarlyStoppingPatience = settings.Patience ?? options.EarlyStoppingPatience;
         options.Seed = settings.Seed;
         options.Device = settings.Device;
         options.EmbedBaseModel = settings.EmbedBase;

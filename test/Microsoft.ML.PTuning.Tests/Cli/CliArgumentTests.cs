@@ -1,4 +1,6 @@
+using System.Reflection;
 using Microsoft.ML.PTuning.Cli;
+using Microsoft.ML.PTuning.Cli.Commands;
 using Microsoft.ML.PTuning.Tests.Pipeline;
 using Xunit;
 
@@ -24,6 +26,21 @@ public sealed class CliArgumentTests
         Assert.Contains("USAGE", result.StdOut);
         Assert.Contains(option, result.StdOut);
         Assert.Equal("", result.StdErr);
+    }
+
+    [Fact]
+    public void TheHelpStatesEachTasksDefaults()
+    {
+        var text = new PrefixTuningTextClassificationOptions();
+        var tokens = new PrefixTuningTokenClassificationOptions();
+        static string Help(Type settings, string property) =>
+            settings.GetProperty(property)!.GetCustomAttribute<System.ComponentModel.DescriptionAttribute>()!.Description;
+        Assert.Contains($"{text.PrefixLength} for text classification, {tokens.PrefixLength} for NER", Help(typeof(TrainCommand.Settings), nameof(TrainCommand.Settings.PrefixLength)));
+        Assert.Contains($"{text.MaxEpochs} for text classification, {tokens.MaxEpochs} for NER", Help(typeof(TrainingSettings), nameof(TrainingSettings.Epochs)));
+        Assert.Contains($"{text.EarlyStoppingPatience} for text classification, {tokens.EarlyStoppingPatience} for NER", Help(typeof(TrainingSettings), nameof(TrainingSettings.Patience)));
+        static string rate(double r) => r.ToString("0e0", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($"prefix tuning {rate(text.EffectiveLearningRate)} for text classification, {rate(tokens.EffectiveLearningRate)} for NER",
+            Help(typeof(TrainCommand.Settings), nameof(TrainCommand.Settings.LearningRate)));
     }
 
     [Fact]

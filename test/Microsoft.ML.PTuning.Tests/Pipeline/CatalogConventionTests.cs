@@ -48,6 +48,42 @@ public class CatalogConventionTests(TrainedModels models)
     }
 
     [Fact]
+    public void EachTaskHasItsOwnDefaultsAndTheCommonArgumentOverloadsTakeThem()
+    {
+        // The measured defaults differ by task (docs/BENCHMARKS.md, "Defaults"): a sequence-labelling prefix trains
+        // longer, with more patience, than a sentence classifier's.
+        var text = new PrefixTuningTextClassificationOptions();
+        var tokens = new PrefixTuningTokenClassificationOptions();
+        Assert.True(tokens.MaxEpochs > text.MaxEpochs && tokens.EarlyStoppingPatience > text.EarlyStoppingPatience,
+            $"token classification: {tokens.MaxEpochs} epochs, patience {tokens.EarlyStoppingPatience}; text: {text.MaxEpochs}, {text.EarlyStoppingPatience}");
+        Assert.Equal((16, 10, 3, 3e-3), (text.PrefixLength, text.MaxEpochs, text.EarlyStoppingPatience, text.EffectiveLearningRate));
+        Assert.Equal((64, 30, 5, 3e-2), (tokens.PrefixLength, tokens.MaxEpochs, tokens.EarlyStoppingPatience, tokens.EffectiveLearningRate));
+        // Only prefix tuning's rate is the task's; the other methods keep theirs.
+        foreach (var (method, rate) in new[] { (TuningMethod.FullFineTuning, 2e-5), (TuningMethod.LinearProbe, 1e-3), (TuningMethod.PromptTuning, 1e-2) })
+        {
+            text.Method = tokens.Method = method;
+            Assert.Equal((rate, rate), (text.EffectiveLearningRate, tokens.EffectiveLearningRate));
+        }
+
+        var mlContext = new MLContext(seed: 1);
+        var textDefaults = new PrefixTuningTextClassificationOptions();
+        var tokenDefaults = new PrefixTuningTokenClassificationOptions();
+        var simpleText = new[]
+        {
+            mlContext.MulticlassClassification.Trainers.PrefixTuningTextClassification("base").Options,
+            mlContext.Transforms.Text.PrefixTuning("base").Options,
+        };
+        foreach (var options in simpleText)
+        {
+            Assert.Equal((textDefaults.PrefixLength, textDefaults.MaxEpochs, textDefaults.EarlyStoppingPatience, textDefaults.EffectiveLearningRate),
+                (options.PrefixLength, options.MaxEpochs, options.EarlyStoppingPatience, options.EffectiveLearningRate));
+        }
+        var ner = mlContext.MulticlassClassification.Trainers.PrefixTuningNamedEntityRecognition("base").Options;
+        Assert.Equal((tokenDefaults.PrefixLength, tokenDefaults.MaxEpochs, tokenDefaults.EarlyStoppingPatience, tokenDefaults.EffectiveLearningRate),
+            (ner.PrefixLength, ner.MaxEpochs, ner.EarlyStoppingPatience, ner.EffectiveLearningRate));
+    }
+
+    [Fact]
     public void TheScoreColumnNamesEachProbabilityByItsClass()
     {
         var prefix = TinyData.PrefixTuningOf(models.Text);
