@@ -91,8 +91,8 @@ internal sealed record ConvergedProfile(string Name, QualityProfile Data, int Ba
     /// stopped with the training loss still falling). A patience-5 run holds the patience-3 one: the schedule spans the
     /// 30 epochs either way, so the two agree up to where the shorter would stop. Prefix lengths 16, 64 and 128 (128 only
     /// where 64 beat 16; a factor 8, where P-Tuning v2 reports the simple tasks saturating early and sequence labelling
-    /// wanting long prefixes); 8 and 32, the other seeds, the projection and prompt tuning are past the budget: at full
-    /// data a converged run took 20–60 minutes on 2 cores, and the three searches on both sets alone fill most of the
+    /// wanting long prefixes); 8 and 32, the other seeds, the projection, prompt tuning and the best prefix at Cls pooling
+    /// are past the budget: at full data a converged run took 15–60 minutes on 2 cores, and the three searches on both sets alone fill most of the
     /// 6 hours the profile may take.
     /// </summary>
     public static ConvergedProfile Full { get; } = new("full",

@@ -52,12 +52,14 @@ public class CatalogConventionTests(TrainedModels models)
     {
         // The measured defaults differ by task (docs/BENCHMARKS.md, "Defaults"): a sequence-labelling prefix trains
         // longer, with more patience, than a sentence classifier's.
+        static (int, int, int, double) Defaults(PrefixTuningOptions o) => (o.PrefixLength, o.MaxEpochs, o.EarlyStoppingPatience, o.EffectiveLearningRate);
         var text = new PrefixTuningTextClassificationOptions();
         var tokens = new PrefixTuningTokenClassificationOptions();
         Assert.True(tokens.MaxEpochs > text.MaxEpochs && tokens.EarlyStoppingPatience > text.EarlyStoppingPatience,
             $"token classification: {tokens.MaxEpochs} epochs, patience {tokens.EarlyStoppingPatience}; text: {text.MaxEpochs}, {text.EarlyStoppingPatience}");
-        Assert.Equal((16, 10, 3, 3e-3), (text.PrefixLength, text.MaxEpochs, text.EarlyStoppingPatience, text.EffectiveLearningRate));
-        Assert.Equal((64, 30, 5, 3e-2), (tokens.PrefixLength, tokens.MaxEpochs, tokens.EarlyStoppingPatience, tokens.EffectiveLearningRate));
+        var (textDefaults, tokenDefaults) = (Defaults(text), Defaults(tokens));
+        Assert.Equal((16, 10, 3, 3e-3), textDefaults);
+        Assert.Equal((64, 30, 5, 3e-2), tokenDefaults);
         // Only prefix tuning's rate is the task's; the other methods keep theirs.
         foreach (var (method, rate) in new[] { (TuningMethod.FullFineTuning, 2e-5), (TuningMethod.LinearProbe, 1e-3), (TuningMethod.PromptTuning, 1e-2) })
         {
@@ -66,21 +68,9 @@ public class CatalogConventionTests(TrainedModels models)
         }
 
         var mlContext = new MLContext(seed: 1);
-        var textDefaults = new PrefixTuningTextClassificationOptions();
-        var tokenDefaults = new PrefixTuningTokenClassificationOptions();
-        var simpleText = new[]
-        {
-            mlContext.MulticlassClassification.Trainers.PrefixTuningTextClassification("base").Options,
-            mlContext.Transforms.Text.PrefixTuning("base").Options,
-        };
-        foreach (var options in simpleText)
-        {
-            Assert.Equal((textDefaults.PrefixLength, textDefaults.MaxEpochs, textDefaults.EarlyStoppingPatience, textDefaults.EffectiveLearningRate),
-                (options.PrefixLength, options.MaxEpochs, options.EarlyStoppingPatience, options.EffectiveLearningRate));
-        }
-        var ner = mlContext.MulticlassClassification.Trainers.PrefixTuningNamedEntityRecognition("base").Options;
-        Assert.Equal((tokenDefaults.PrefixLength, tokenDefaults.MaxEpochs, tokenDefaults.EarlyStoppingPatience, tokenDefaults.EffectiveLearningRate),
-            (ner.PrefixLength, ner.MaxEpochs, ner.EarlyStoppingPatience, ner.EffectiveLearningRate));
+        Assert.Equal(textDefaults, Defaults(mlContext.MulticlassClassification.Trainers.PrefixTuningTextClassification("base").Options));
+        Assert.Equal(textDefaults, Defaults(mlContext.Transforms.Text.PrefixTuning("base").Options));
+        Assert.Equal(tokenDefaults, Defaults(mlContext.MulticlassClassification.Trainers.PrefixTuningNamedEntityRecognition("base").Options));
     }
 
     [Fact]
