@@ -84,7 +84,9 @@ internal static class ConvergedQualityReport
                         r.Label,
                         r.Pooling,
                         Report.F(r.LearningRate, "G3") + (r.ProjectionLearningRate is double p ? $" (MLP {Report.F(p, "G3")})" : "") + (edge ? " *edge*" : ""),
-                        string.Join(" / ", row.Search.Select(s => $"{Report.F(s.LearningRate, "G3")}: {Report.F(s.ValidationMetric, "F3")}")),
+                        double.IsNaN(r.ValidationMetric)
+                            ? "none (no validation set)"
+                            : string.Join(" / ", row.Search.Select(s => $"{Report.F(s.LearningRate, "G3")}: {Report.F(s.ValidationMetric, "F3")}")),
                         $"{r.BestEpoch} / {r.EpochsRun}",
                         Seeded(row.Seeds.Select(s => s.TestMetric).ToList()),
                         r.TestMacroF1 is double m ? Report.F(m, "F4") : "",
