@@ -59,10 +59,9 @@ internal sealed class ConvergedQualitySuite
         // features) and full fine-tuning, each grid on both sets before either widens: every goal needs them. Banking77's
         // longer prefixes come after (P = 16 already met its goal there; they test the text default's prefix length),
         // then the other pooling for the probe and the masked-LM methods. The rows past the budget run with --extended.
-        var tokenFirst = plans.OrderBy(p => p.Dataset.Kind == TaskKind.TokenClassification ? 0 : 1).ToList();
         foreach (var plan in plans)
             plan.Grid(plan.BasePrefix);
-        foreach (var plan in tokenFirst)
+        foreach (var plan in plans.OrderBy(p => p.Dataset.Kind == TaskKind.TokenClassification ? 0 : 1))
             plan.Widen(plan.BasePrefix);
         foreach (var plan in plans.Where(p => p.Dataset.Kind == TaskKind.TokenClassification))
             plan.PrefixLengths(_profile.PrefixLengths);
