@@ -17,12 +17,16 @@ namespace Microsoft.ML.PTuning.Modeling;
 internal sealed class EncoderDropout : nn.Module<Tensor, Tensor>
 {
     private readonly double _rate;
+    private readonly Scalar _rateScalar;
+    private readonly Scalar _keepScale;
 
     public EncoderDropout(double rate) : base("dropout")
     {
         if (!(rate >= 0 && rate < 1))
             throw new ArgumentOutOfRangeException(nameof(rate), rate, "dropout must be in [0, 1).");
         _rate = rate;
+        _rateScalar = rate.ToScalar();
+        _keepScale = (1.0 / (1.0 - rate)).ToScalar();
     }
 
     /// <summary>Whether <see cref="forward"/> changes its input now (train mode and a positive rate).</summary>
@@ -32,7 +36,8 @@ internal sealed class EncoderDropout : nn.Module<Tensor, Tensor>
     {
         if (!IsActive)
             return input;
-        Tensor dropped = torch.rand(input.shape, dtype: ScalarType.Float32, device: input.device).lt(_rate);
-        return input.mul(1.0 / (1.0 - _rate)).masked_fill(dropped, 0);
+        // The Scalars are the module's own (see ScalarOperand): a temporary one can be freed while libtorch reads it.
+        Tensor dropped = torch.rand(input.shape, dtype: ScalarType.Float32, device: input.device).lt(_rateScalar);
+        return input.mul(_keepScale).masked_fill(dropped, ScalarOperand.ZeroInt);
     }
 }

@@ -55,9 +55,9 @@ internal sealed class EncoderEmbeddings : nn.Module
         }
         else
         {
-            Tensor slots = inputIds.lt(0);
-            Tensor words = word_embeddings.forward(inputIds.clamp_min(0));
-            Tensor index = (-inputIds - 1).clamp_min(0);
+            Tensor slots = inputIds.lt(ScalarOperand.ZeroInt);
+            Tensor words = word_embeddings.forward(inputIds.clamp_min(ScalarOperand.ZeroInt));
+            Tensor index = inputIds.neg().sub(ScalarOperand.OneInt).clamp_min(ScalarOperand.ZeroInt);
             Tensor vectors = insertedPrompt.to_type(words.dtype).index_select(0, index.flatten()).view(words.shape);
             inputsEmbeds = torch.where(slots.unsqueeze(-1), vectors, words);
         }
@@ -105,16 +105,19 @@ internal sealed class EncoderEmbeddings : nn.Module
         Device device = inputIds.device;
         if (!config.IsRoberta)
         {
-            return torch.arange(pastLength, pastLength + promptLength + length, dtype: ScalarType.Int64, device: device)
+            return ScalarOperand.With(pastLength, pastLength + promptLength + length,
+                    (start, stop) => torch.arange(start, stop, dtype: ScalarType.Int64, device: device))
                 .unsqueeze(0).expand(batch, -1);
         }
 
         long pad = config.PadTokenId;
-        Tensor notPad = inputIds.ne(pad).to_type(ScalarType.Int64);
-        Tensor tokenPositions = (notPad.cumsum(1) + (pastLength + promptLength)) * notPad + pad;
+        Tensor notPad = ScalarOperand.With(pad, padId => inputIds.ne(padId)).to_type(ScalarType.Int64);
+        Tensor tokenPositions = ScalarOperand.With(pastLength + promptLength, pad,
+            (offset, padId) => notPad.cumsum(1).add(offset).mul(notPad).add(padId));
         if (promptLength == 0)
             return tokenPositions;
-        Tensor promptPositions = torch.arange(pad + 1 + pastLength, pad + 1 + pastLength + promptLength, dtype: ScalarType.Int64, device: device)
+        Tensor promptPositions = ScalarOperand.With(pad + 1 + pastLength, pad + 1 + pastLength + promptLength,
+                (start, stop) => torch.arange(start, stop, dtype: ScalarType.Int64, device: device))
             .unsqueeze(0).expand(batch, -1);
         return torch.cat([promptPositions, tokenPositions], dim: 1);
     }

@@ -28,11 +28,13 @@ internal sealed class EncoderSelfAttention : nn.Module
 
     private readonly int _heads;
     private readonly int _headDim;
+    private readonly Scalar _scoreScale;
 
     public EncoderSelfAttention(EncoderConfig config) : base("self")
     {
         _heads = config.NumAttentionHeads;
         _headDim = config.HeadDim;
+        _scoreScale = Math.Sqrt(_headDim).ToScalar();
         query = nn.Linear(config.HiddenSize, config.HiddenSize);
         key = nn.Linear(config.HiddenSize, config.HiddenSize);
         value = nn.Linear(config.HiddenSize, config.HiddenSize);
@@ -69,7 +71,7 @@ internal sealed class EncoderSelfAttention : nn.Module
     /// <summary>The eager kernel: HF's eager attention with the softmax in fp32.</summary>
     private Tensor Eager(Tensor q, Tensor k, Tensor v, Tensor additiveMask)
     {
-        Tensor scores = torch.matmul(q, k.transpose(-1, -2)).div_(Math.Sqrt(_headDim)).add_(additiveMask);
+        Tensor scores = torch.matmul(q, k.transpose(-1, -2)).div_(_scoreScale).add_(additiveMask);
         Tensor probs = nn.functional.softmax(scores, -1, ScalarType.Float32).to_type(q.dtype);
         return torch.matmul(dropout.forward(probs), v);
     }

@@ -211,7 +211,7 @@ public sealed class PrefixTunedModel : nn.Module<Tensor, Tensor, Tensor?, Tensor
         Tensor hidden = vectors is null
             ? _backbone.forward(inputIds, attentionMask, tokenTypeIds, null, null)
             : _backbone.ForwardWithInsertedPrompt(inputIds, attentionMask, tokenTypeIds, vectors);
-        Tensor position = inputIds.eq(_maskTokenId).to_type(ScalarType.Int64).argmax(1);
+        Tensor position = ScalarOperand.With(_maskTokenId, id => inputIds.eq(id)).to_type(ScalarType.Int64).argmax(1);
         Tensor atMask = hidden.gather(1, position.view(-1, 1, 1).expand(-1, 1, hidden.shape[2])).squeeze(1);
         return _head.forward(atMask).MoveToOuterDisposeScope();
     }

@@ -173,7 +173,7 @@ public sealed class TransformerEncoder : nn.Module<Tensor, Tensor, Tensor?, Past
         Tensor mask = attentionMask.to_type(dtype);
         if (extraVisible > 0)
             mask = torch.cat([torch.ones(mask.shape[0], extraVisible, dtype: dtype, device: mask.device), mask], dim: 1);
-        return ((1.0 - mask) * torch.finfo(dtype).min).unsqueeze(1).unsqueeze(1);
+        return ScalarOperand.With(torch.finfo(dtype).min, min => mask.neg().add(ScalarOperand.One).mul(min)).unsqueeze(1).unsqueeze(1);
     }
 
     private void CheckInputs(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds, PastKeyValues? prefix, Tensor? promptEmbeddings)

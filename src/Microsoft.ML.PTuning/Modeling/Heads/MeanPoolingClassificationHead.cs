@@ -29,13 +29,16 @@ public sealed class MeanPoolingClassificationHead : LinearClassificationHead
         return Linear(MeanOverRealTokens(InHeadPrecision(sequenceOutput), attentionMask)).MoveToOuterDisposeScope();
     }
 
+    // The floor of the token count (an all-padding row pools to zeros, not NaN); held for the process (see ScalarOperand).
+    private static readonly Scalar MinimumCount = 1e-9.ToScalar();
+
     /// <summary>The mean of <paramref name="hidden"/> <c>[B, T, H]</c> over positions where <paramref name="attentionMask"/> is non-zero.</summary>
     public static Tensor MeanOverRealTokens(Tensor hidden, Tensor attentionMask)
     {
         using var scope = torch.NewDisposeScope();
         Tensor mask = attentionMask.to_type(hidden.dtype).unsqueeze(-1);
         Tensor sum = (hidden * mask).sum(1);
-        Tensor count = mask.sum(1).clamp_min(1e-9);
+        Tensor count = mask.sum(1).clamp_min(MinimumCount);
         return (sum / count).MoveToOuterDisposeScope();
     }
 }
