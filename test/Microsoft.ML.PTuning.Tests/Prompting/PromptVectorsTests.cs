@@ -52,7 +52,8 @@ public class PromptVectorsTests
         Assert.Equal([5L, 32L], vectors.shape);
         Assert.Equal(lstm, encoder.named_parameters().Any(p => p.name.StartsWith("lstm_head.", StringComparison.Ordinal)));
         using var folded = encoder.Fold();
-        Assert.True(TinyEncoders.MaxAbsDiff(vectors, folded.Table) < 1e-6);
+        double folding = TinyEncoders.MaxAbsDiff(vectors, folded.Table);
+        Assert.True(folding < 1e-6, $"the folded table differs by {folding}");
         Assert.Single(folded.parameters());
         // Gradients reach the encoder's own parameters (the embedding and the MLP).
         vectors.sum().backward();
