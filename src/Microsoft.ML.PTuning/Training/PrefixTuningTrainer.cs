@@ -41,7 +41,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
     private readonly object _modeGate;
     private readonly IReadOnlyList<Parameter> _trainable;   // what the optimizer updates: fp32 (masters where needed)
     private readonly (Parameter Compute, Parameter Master)[] _masters;
-    private readonly AdamW _optimizer;
+    private readonly AdamWOptimizer _optimizer;
     private readonly int[] _optimizerOrder; // trainable index of each parameter, in the optimizer's state order
     private readonly string[] _names;       // a stable name per trainable parameter (checkpoint keys)
     private readonly TrainingCheckpoint? _checkpoint;
@@ -97,7 +97,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
         var projection = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
         if (model.Prefix is { IsReparameterized: true } mlp)
             projection.UnionWith(mlp.parameters());
-        var groups = new List<AdamW.ParamGroup>();
+        var groups = new List<AdamWOptimizer.Group>();
         var peaks = new List<double>();
         foreach (bool inProjection in new[] { false, true })
         {
@@ -107,11 +107,11 @@ internal sealed class PrefixTuningTrainer : IDisposable
                 var members = _trainable.Where(p => projection.Contains(p) == inProjection && p.dim() >= 2 == decays).ToList();
                 if (members.Count == 0)
                     continue;
-                groups.Add(new AdamW.ParamGroup(members, new AdamW.Options { LearningRate = peak, weight_decay = decays ? settings.WeightDecay : 0 }));
+                groups.Add(new AdamWOptimizer.Group(members, peak, decays ? settings.WeightDecay : 0));
                 peaks.Add(peak);
             }
         }
-        _optimizer = torch.optim.AdamW(groups, settings.LearningRate);
+        _optimizer = new AdamWOptimizer(groups);
         _peakRates = peaks.ToArray();
         _reparameterized = projection.Count > 0;
         var index = new Dictionary<Parameter, int>(ReferenceEqualityComparer.Instance);
@@ -320,7 +320,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
             // Switched only when something (validation, another model's inference) left it in eval mode.
             if (!_model.training || !_model.Backbone.training)
                 _model.train();
-            _optimizer.zero_grad();
+            _optimizer.ZeroGrad();
             Tensor logits = _belowPrefix?.Logits(indices, batch) ?? _model.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
             Tensor loss = _tokenLabels
                 ? nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), labels.reshape(-1), ignore_index: TrainingExample.IgnoreIndex)
@@ -339,7 +339,7 @@ internal sealed class PrefixTuningTrainer : IDisposable
             }
             if (_settings.ClipNorm > 0)
                 nn.utils.clip_grad_norm_(_trainable, _settings.ClipNorm);
-            _optimizer.step();
+            _optimizer.Step();
             RefreshComputeCopies();
         }
         _step++;

@@ -56,7 +56,7 @@ internal sealed record TrainerState(
 
     /// <summary>A CPU copy of the trainer's state (the caller disposes it).</summary>
     public static TrainerState Capture(int step, int batchesDone, double epochLossSum, IReadOnlyList<EpochRecord> history, int bestEpoch,
-        double? bestMetric, int epochsWithoutImprovement, IReadOnlyList<Parameter> trainable, IReadOnlyList<string> names, AdamW optimizer,
+        double? bestMetric, int epochsWithoutImprovement, IReadOnlyList<Parameter> trainable, IReadOnlyList<string> names, AdamWOptimizer optimizer,
         int[] optimizerOrder, Tensor[]? best)
     {
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -68,14 +68,13 @@ internal sealed record TrainerState(
             if (best != null)
                 tensors[TensorName(Best, names[i])] = Copy(best[i]);
         }
-        var moments = optimizer.state_dict().State;
         for (int k = 0; k < optimizerOrder.Length; k++)
         {
-            var adam = (AdamW.State)moments[k];
+            var adam = optimizer.State[k];
             int i = optimizerOrder[k];
-            steps[i] = adam.step;
-            tensors[TensorName(ExpAvg, names[i])] = Copy(adam.exp_avg);
-            tensors[TensorName(ExpAvgSq, names[i])] = Copy(adam.exp_avg_sq);
+            steps[i] = adam.Step;
+            tensors[TensorName(ExpAvg, names[i])] = Copy(adam.ExpAvg);
+            tensors[TensorName(ExpAvgSq, names[i])] = Copy(adam.ExpAvgSq);
         }
         using var random = torch.random.get_rng_state();
         return new TrainerState(step, batchesDone, epochLossSum, history.ToArray(), bestEpoch, bestMetric, epochsWithoutImprovement,
@@ -87,7 +86,7 @@ internal sealed record TrainerState(
     /// and copies it into the parameters, AdamW's moments and torch's generator. Returns the best epoch's weights on the
     /// parameters' device, or null. Throws <see cref="InvalidDataException"/> naming what does not fit, before changing anything.
     /// </summary>
-    public Tensor[]? RestoreInto(IReadOnlyList<Parameter> trainable, IReadOnlyList<string> names, AdamW optimizer, int[] optimizerOrder,
+    public Tensor[]? RestoreInto(IReadOnlyList<Parameter> trainable, IReadOnlyList<string> names, AdamWOptimizer optimizer, int[] optimizerOrder,
         int stepsPerEpoch, int maxEpochs, bool validates)
     {
         CheckPosition(stepsPerEpoch, maxEpochs, validates);
@@ -128,14 +127,13 @@ internal sealed record TrainerState(
         {
             for (int i = 0; i < trainable.Count; i++)
                 trainable[i].copy_(Tensors[TensorName(Parameter, names[i])]);
-            var moments = optimizer.state_dict().State;
             for (int k = 0; k < optimizerOrder.Length; k++)
             {
-                var adam = (AdamW.State)moments[k];
+                var adam = optimizer.State[k];
                 int i = optimizerOrder[k];
-                adam.step = OptimizerSteps[i];
-                adam.exp_avg.copy_(Tensors[TensorName(ExpAvg, names[i])]);
-                adam.exp_avg_sq.copy_(Tensors[TensorName(ExpAvgSq, names[i])]);
+                adam.Step = OptimizerSteps[i];
+                adam.ExpAvg.copy_(Tensors[TensorName(ExpAvg, names[i])]);
+                adam.ExpAvgSq.copy_(Tensors[TensorName(ExpAvgSq, names[i])]);
             }
         }
         using (var random = torch.tensor(RandomState, dtype: ScalarType.Byte))
