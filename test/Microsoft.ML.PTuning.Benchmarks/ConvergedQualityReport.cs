@@ -49,7 +49,10 @@ internal static class ConvergedQualityReport
             md.AppendLine("**Quick profile**: subsampled data, 2 epochs, one learning rate per method — a smoke run, not the published numbers.").AppendLine();
         md.AppendLine($"- Command: `dotnet run -c Release --project test/Microsoft.ML.PTuning.Benchmarks -- quality{(args.Quick ? " --quick" : "")}{(args.Extended ? " --extended" : "")}` " +
             "(resumable: it skips the runs already in trials.jsonl)");
-        md.AppendLine($"- Machine: {Report.Machine()}");
+        md.AppendLine($"- Machine (this report): {Report.Machine()}");
+        md.AppendLine("- CPUs the runs trained on: " + string.Join("; ", records.GroupBy(r => r.Cpu ?? "not recorded (runs before 2026-12-07)")
+            .Select(g => $"{g.Key}: {g.Count()} run{(g.Count() == 1 ? "" : "s")}, finished {g.Min(r => r.FinishedUtc):yyyy-MM-dd} to {g.Max(r => r.FinishedUtc):yyyy-MM-dd}")) +
+            " (CPU seconds compare only between runs on one CPU model).");
         md.AppendLine($"- Base model: `{baseModel}`");
         md.AppendLine($"- {char.ToUpperInvariant(profile.Describe()[0])}{profile.Describe()[1..]}");
         foreach (string d in descriptions)

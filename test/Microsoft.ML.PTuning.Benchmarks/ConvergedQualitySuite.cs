@@ -338,7 +338,7 @@ internal sealed class ConvergedQualitySuite
                 var record = new TrialRecord(id, Dataset.Name, label, config.Method.ToString(), config.ReportedLength, config.Projection,
                     Dataset.Kind == TaskKind.SequenceClassification ? pooling.ToString() : "", config.Pooling.ToString(), rate, projectionRate, seed, maxEpochs, patience,
                     Dataset.MetricName, curve, curve.Length > 0 ? curve[bestEpoch - 1] : double.NaN, bestEpoch, recorder.EpochExamplesPerSecond.Count,
-                    metric, macroF1, seconds, cpu, peak, start, zipBytes, trainable, total, Report.LoadAverage(), DateTime.UtcNow);
+                    metric, macroF1, seconds, cpu, peak, start, zipBytes, trainable, total, Report.LoadAverage(), DateTime.UtcNow, Report.Cpu());
                 _suite._store.Add(record);
                 _suite._ran++;
                 Log.Line($"  {runLabel}: validation {Dataset.MetricName} {record.ValidationMetric:F4} at epoch {bestEpoch} of {record.EpochsRun}; " +

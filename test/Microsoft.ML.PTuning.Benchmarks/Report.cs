@@ -30,21 +30,23 @@ internal static class Report
         return md.ToString();
     }
 
+    /// <summary>The CPU model from /proc/cpuinfo, or "unknown CPU".</summary>
+    public static string Cpu()
+    {
+        try
+        {
+            return File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "unknown CPU";
+        }
+    }
+
     /// <summary>Cores, CPU model, OS and runtime, for the top of every report.</summary>
     public static string Machine()
     {
-        string cpu = "unknown CPU";
-        try
-        {
-            cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu;
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-        return $"{Environment.ProcessorCount} logical cores, {cpu}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, " +
+        return $"{Environment.ProcessorCount} logical cores, {Cpu()}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, " +
             $".NET {Environment.Version}, TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, torch threads {TorchSharp.torch.get_num_threads()}, " +
             $"load average {LoadAverage()} (other work on the machine slows every number here)";
     }

@@ -13,14 +13,15 @@ namespace Microsoft.ML.PTuning.Benchmarks;
 /// Pooling: what the head used (resolved; empty for token classification); PoolingAsked: the option as set (Auto or explicit).
 /// TrainSeconds is the wall time of <c>Fit</c> (validation passes included); TrainCpuSeconds the process CPU time over
 /// the same span, which other work on a shared machine disturbs far less. LoadAverage: the machine's 1-minute load when
-/// the run ended.
+/// the run ended. Cpu: the CPU model the run trained on (null in records written before it was recorded, 2026-12-07);
+/// the project's machines have changed CPU between sessions, and CPU seconds only compare on one model.
 /// </remarks>
 internal sealed record TrialRecord(
     string Id, string Dataset, string Label, string Method, int PrefixLength, bool Projection, string Pooling, string PoolingAsked, double LearningRate,
     double? ProjectionLearningRate, int Seed, int MaxEpochs, int Patience, string MetricName,
     IReadOnlyList<double> ValidationCurve, double ValidationMetric, int BestEpoch, int EpochsRun,
     double TestMetric, double? TestMacroF1, double TrainSeconds, double TrainCpuSeconds, double PeakRssMb, double StartRssMb,
-    long ZipBytes, long TrainableParameters, long TotalParameters, string LoadAverage, DateTime FinishedUtc);
+    long ZipBytes, long TrainableParameters, long TotalParameters, string LoadAverage, DateTime FinishedUtc, string? Cpu = null);
 
 /// <summary>
 /// The finished runs of a suite, one JSON object per line in <c>trials.jsonl</c>, appended and flushed as each run ends:
