@@ -15,7 +15,8 @@ namespace Microsoft.ML.PTuning.Benchmarks;
 /// On Linux a sample allocates nothing: it reads <c>/proc/self/statm</c> with <c>pread</c> into a stack buffer. A
 /// thread that allocates every 20 ms sets off garbage collections in the middle of the training thread's native calls,
 /// and TorchSharp's temporary Scalars can then be freed while libtorch reads them (see the library's
-/// <c>ScalarOperand</c>; TorchSharp's own AdamW still passes such Scalars), which aborted a full fine-tuning run here.
+/// <c>ScalarOperand</c>; the library now holds its own, but other TorchSharp code in the process may not), which
+/// aborted a full fine-tuning run here.
 /// Elsewhere it falls back to <see cref="Process.WorkingSet64"/>.
 /// </remarks>
 internal sealed class MemorySampler : IDisposable

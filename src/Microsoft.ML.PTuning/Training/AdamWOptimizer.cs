@@ -22,6 +22,13 @@ internal sealed class AdamWOptimizer : IDisposable
     public const double Beta2 = 0.999;
     public const double Epsilon = 1e-8;
 
+    // The coefficients every step reads, held for the process; the step-dependent ones are made per group or parameter.
+    private static readonly Scalar Beta1Scalar = Beta1.ToScalar();
+    private static readonly Scalar OneMinusBeta1 = (1 - Beta1).ToScalar();
+    private static readonly Scalar Beta2Scalar = Beta2.ToScalar();
+    private static readonly Scalar OneMinusBeta2 = (1 - Beta2).ToScalar();
+    private static readonly Scalar EpsilonScalar = Epsilon.ToScalar();
+
     private readonly List<Group> _groups;
     private readonly List<Moments> _moments; // one per parameter, in group order
 
@@ -76,6 +83,7 @@ internal sealed class AdamWOptimizer : IDisposable
         int k = 0;
         foreach (var group in _groups)
         {
+            using Scalar decay = (1 - group.LearningRate * group.WeightDecay).ToScalar();
             foreach (var parameter in group.Parameters)
             {
                 var moments = _moments[k++];
@@ -85,18 +93,12 @@ internal sealed class AdamWOptimizer : IDisposable
                 moments.Step++;
                 double correction1 = 1 - Math.Pow(Beta1, moments.Step);
                 double correction2 = 1 - Math.Pow(Beta2, moments.Step);
-                using Scalar decay = (1 - group.LearningRate * group.WeightDecay).ToScalar();
-                using Scalar beta1 = Beta1.ToScalar();
-                using Scalar oneMinusBeta1 = (1 - Beta1).ToScalar();
-                using Scalar beta2 = Beta2.ToScalar();
-                using Scalar oneMinusBeta2 = (1 - Beta2).ToScalar();
                 using Scalar root2 = Math.Sqrt(correction2).ToScalar();
-                using Scalar epsilon = Epsilon.ToScalar();
                 using Scalar stepSize = (-(group.LearningRate / correction1)).ToScalar();
                 parameter.mul_(decay);
-                moments.ExpAvg.mul_(beta1).add_(grad, oneMinusBeta1);
-                moments.ExpAvgSq.mul_(beta2).addcmul_(grad, grad, oneMinusBeta2);
-                Tensor denominator = moments.ExpAvgSq.sqrt().div(root2).add_(epsilon);
+                moments.ExpAvg.mul_(Beta1Scalar).add_(grad, OneMinusBeta1);
+                moments.ExpAvgSq.mul_(Beta2Scalar).addcmul_(grad, grad, OneMinusBeta2);
+                Tensor denominator = moments.ExpAvgSq.sqrt().div(root2).add_(EpsilonScalar);
                 parameter.addcdiv_(moments.ExpAvg, denominator, stepSize);
             }
         }
