@@ -57,13 +57,13 @@ internal sealed record BenchmarkArguments(string Suite, bool Quick, string DataF
         if (suite == null)
             throw new ArgumentException($"Name a suite. {Usage}");
 
-        string root = RepoRoot();
-        data = Path.GetFullPath(data ?? DefaultData(root));
+        // The repo root is looked for only for a default: a copied build with --data and --out runs from anywhere.
+        data = Path.GetFullPath(data ?? DefaultData(RepoRoot()));
         if (!Directory.Exists(data))
             throw new DirectoryNotFoundException($"--data '{data}' is not a folder; it must hold banking77/ and wnut17/ (default: ../shared/data beside the repo).");
         if (model != null && !File.Exists(Path.Combine(model, "config.json")))
             throw new DirectoryNotFoundException($"--model '{model}' is not a Hugging Face model folder (no config.json).");
-        output = Path.GetFullPath(output ?? Path.Combine(root, "artifacts", "bench"));
+        output = Path.GetFullPath(output ?? Path.Combine(RepoRoot(), "artifacts", "bench"));
         Directory.CreateDirectory(output);
         return new BenchmarkArguments(suite, quick, data, output, model == null ? null : Path.GetFullPath(model), extended, reportOnly);
     }

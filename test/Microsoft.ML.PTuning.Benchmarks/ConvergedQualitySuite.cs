@@ -56,9 +56,9 @@ internal sealed class ConvergedQualitySuite
         // Prefix tuning first: its grid on both sets and its widening, WNUT-17 first, then WNUT-17's longer prefixes
         // (token classification's defaults hang on its prefix length: issue 15's held-out NER runs gained 7 points from
         // P = 16 at 10 epochs to P = 64 at 15, patience 5). Then the library's defaults, the probe (cheap: it reads cached
-        // features) and full fine-tuning, each grid on both sets (WNUT-17 first) before either widens: every goal needs them. Banking77's
-        // longer prefixes come after (P = 16 already met its goal there; they test the text default's prefix length),
-        // then the other pooling for the probe and the masked-LM methods. The rows past the budget run with --extended.
+        // features) and full fine-tuning's grid on both sets (WNUT-17 first): every goal needs them. Then the probe at the
+        // other pooling (cheap, and the pooling's effect on a frozen encoder is what it shows), then full fine-tuning's
+        // widening (an hour a rate), then the masked-LM methods. The rows past the budget run with --extended.
         foreach (var plan in plans)
             plan.Grid(plan.BasePrefix);
         // WNUT-17 first wherever both sets run a search: its goal compares against full fine-tuning, and its validation
@@ -70,19 +70,19 @@ internal sealed class ConvergedQualitySuite
             plan.PrefixLengths(_profile.PrefixLengths);
         foreach (var plan in plans)
             plan.Defaults();
-        foreach (var config in new[] { new MethodConfig(TuningMethod.LinearProbe, 0, false), new MethodConfig(TuningMethod.FullFineTuning, 0, false) })
-        {
-            foreach (var plan in tokenFirst)
-                plan.Grid(config);
-            foreach (var plan in tokenFirst)
-                plan.Widen(config);
-        }
-        foreach (var plan in plans.Where(p => p.Dataset.Kind == TaskKind.SequenceClassification))
-            plan.PrefixLengths(_profile.PrefixLengths);
+        var probe = new MethodConfig(TuningMethod.LinearProbe, 0, false);
+        var fullFineTuning = new MethodConfig(TuningMethod.FullFineTuning, 0, false);
+        foreach (var plan in tokenFirst)
+            plan.Search(probe);
+        foreach (var plan in tokenFirst)
+            plan.Grid(fullFineTuning);
         // The base declares its pooling (the MiniLM import: Mean); the probe searches the other one too (the budget's
         // pooling row; the best prefix at the other pooling runs with --extended).
-        foreach (var plan in plans.Where(p => p.Dataset.Kind == TaskKind.SequenceClassification))
-            plan.Search(new MethodConfig(TuningMethod.LinearProbe, 0, false, Pooling: OtherPooling(plan.BestPrefixRun())));
+        var text = plans.Where(p => p.Dataset.Kind == TaskKind.SequenceClassification).ToArray();
+        foreach (var plan in text)
+            plan.Search(probe with { Pooling = OtherPooling(plan.BestPrefixRun()) });
+        foreach (var plan in tokenFirst)
+            plan.Widen(fullFineTuning);
         // Issue 12's masked-LM methods, on Banking77, where the base has a masked-LM head (the MiniLM ONNX import has none).
         if (Runtime.BaseModel.Load(_baseModel, TorchSharp.torch.CPU, log: null).MaskedLanguageModelHead is null)
         {
@@ -90,18 +90,22 @@ internal sealed class ConvergedQualitySuite
         }
         else
         {
-            var text = plans.Single(p => p.Dataset is Banking77Dataset);
-            text.Search(new MethodConfig(TuningMethod.HandcraftedPrompt, 0, false));
-            text.Search(new MethodConfig(TuningMethod.PTuningV1, _profile.PromptLength, false));
+            var banking77 = plans.Single(p => p.Dataset is Banking77Dataset);
+            banking77.Search(new MethodConfig(TuningMethod.HandcraftedPrompt, 0, false));
+            banking77.Search(new MethodConfig(TuningMethod.PTuningV1, _profile.PromptLength, false));
         }
 
         if (!_args.Extended)
         {
-            Log.Line($"  Past the budget, not run (--extended runs them): the headline rows at seeds {string.Join("/", _profile.Seeds.Skip(1))}, " +
-                $"the projection, prompt tuning, prefix lengths {string.Join("/", _profile.ExtendedPrefixLengths)}, the best prefix at the other pooling.");
+            Log.Line($"  Past the budget, not run (--extended runs them): Banking77's prefix lengths {string.Join("/", _profile.PrefixLengths.Where(p => p != _profile.BasePrefixLength))}, " +
+                $"the headline rows at seeds {string.Join("/", _profile.Seeds.Skip(1))}, the projection, prompt tuning, prefix lengths {string.Join("/", _profile.ExtendedPrefixLengths)}, " +
+                "the best prefix at the other pooling.");
         }
         else
         {
+            // Banking77's longer prefixes: P = 16 met its goal there, so they only test the text default's prefix length.
+            foreach (var plan in text)
+                plan.PrefixLengths(_profile.PrefixLengths);
             foreach (var plan in plans)
                 plan.Seeds();
             foreach (var plan in plans)

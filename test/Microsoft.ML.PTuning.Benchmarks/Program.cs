@@ -15,7 +15,7 @@ try
 {
     arguments = BenchmarkArguments.Parse(args);
 }
-catch (Exception e) when (e is ArgumentException or DirectoryNotFoundException)
+catch (Exception e) when (e is ArgumentException or DirectoryNotFoundException or InvalidOperationException)
 {
     Console.Error.WriteLine(e.Message);
     return 2;
