@@ -9,19 +9,22 @@ namespace Microsoft.ML.PTuning;
 /// </summary>
 public abstract class PrefixTuningOptions
 {
-    private readonly double _prefixTuningLearningRate;
+    private readonly double _prefixTuningLearningRate, _linearProbeLearningRate, _fullFineTuningLearningRate;
 
     /// <summary>
     /// The defaults that differ between the tasks (each task's options class names them and the runs behind them):
-    /// <see cref="PrefixLength"/>, <see cref="MaxEpochs"/>, <see cref="EarlyStoppingPatience"/> and prefix tuning's
-    /// <see cref="LearningRate"/>.
+    /// <see cref="PrefixLength"/>, <see cref="MaxEpochs"/>, <see cref="EarlyStoppingPatience"/> and the
+    /// <see cref="LearningRate"/> of prefix tuning, the linear probe and full fine-tuning.
     /// </summary>
-    private protected PrefixTuningOptions(int prefixLength, int maxEpochs, int earlyStoppingPatience, double prefixTuningLearningRate)
+    private protected PrefixTuningOptions(int prefixLength, int maxEpochs, int earlyStoppingPatience, double prefixTuningLearningRate,
+        double linearProbeLearningRate, double fullFineTuningLearningRate)
     {
         PrefixLength = prefixLength;
         MaxEpochs = maxEpochs;
         EarlyStoppingPatience = earlyStoppingPatience;
         _prefixTuningLearningRate = prefixTuningLearningRate;
+        _linearProbeLearningRate = linearProbeLearningRate;
+        _fullFineTuningLearningRate = fullFineTuningLearningRate;
     }
 
     /// <summary>
@@ -116,10 +119,10 @@ public abstract class PrefixTuningOptions
     public int MaxEpochs { get; set; }
 
     /// <summary>
-    /// Peak learning rate of AdamW. Null picks the method's usual value: for prefix tuning the task's
-    /// (<see cref="PrefixTuningTextClassificationOptions"/>, <see cref="PrefixTuningTokenClassificationOptions"/>; P-Tuning v2
-    /// uses 5e-3 to 3e-2), 1e-2 for prompt tuning, 1e-3 for a linear probe and for P-Tuning v1's prompt encoder, 2e-5 for
-    /// full fine-tuning (the handcrafted prompt trains nothing). Must be in (0, 1]: AdamW
+    /// Peak learning rate of AdamW. Null picks the method's usual value: for prefix tuning, the linear probe and full
+    /// fine-tuning the task's (<see cref="PrefixTuningTextClassificationOptions"/>,
+    /// <see cref="PrefixTuningTokenClassificationOptions"/>; P-Tuning v2 uses 5e-3 to 3e-2), 1e-2 for prompt tuning, 1e-3
+    /// for P-Tuning v1's prompt encoder (the handcrafted prompt trains nothing). Must be in (0, 1]: AdamW
     /// moves every weight by about the rate per step whatever the gradient's size, so at 1 each step already changes
     /// every weight by about 1, far beyond any rate these methods train at.
     /// </summary>
@@ -224,8 +227,9 @@ public abstract class PrefixTuningOptions
     /// <summary>The learning rate used: <see cref="LearningRate"/> or the method's default.</summary>
     internal double EffectiveLearningRate => LearningRate ?? Method switch
     {
-        TuningMethod.FullFineTuning => 2e-5,
-        TuningMethod.LinearProbe or TuningMethod.PTuningV1 => 1e-3,
+        TuningMethod.FullFineTuning => _fullFineTuningLearningRate,
+        TuningMethod.LinearProbe => _linearProbeLearningRate,
+        TuningMethod.PTuningV1 => 1e-3,
         TuningMethod.PrefixTuning => _prefixTuningLearningRate,
         _ => 1e-2,
     };

@@ -39,8 +39,13 @@ public sealed class CliArgumentTests
         Assert.Contains($"{text.MaxEpochs} for text classification, {tokens.MaxEpochs} for NER", Help(typeof(TrainingSettings), nameof(TrainingSettings.Epochs)));
         Assert.Contains($"{text.EarlyStoppingPatience} for text classification, {tokens.EarlyStoppingPatience} for NER", Help(typeof(TrainingSettings), nameof(TrainingSettings.Patience)));
         static string rate(double r) => r.ToString("0e0", System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Contains($"prefix tuning {rate(text.EffectiveLearningRate)} for text classification, {rate(tokens.EffectiveLearningRate)} for NER",
-            Help(typeof(TrainCommand.Settings), nameof(TrainCommand.Settings.LearningRate)));
+        string rates = Help(typeof(TrainCommand.Settings), nameof(TrainCommand.Settings.LearningRate));
+        Assert.Contains($"prefix tuning {rate(text.EffectiveLearningRate)} for text classification, {rate(tokens.EffectiveLearningRate)} for NER", rates);
+        foreach (var (method, name) in new[] { (TuningMethod.LinearProbe, "linear probe"), (TuningMethod.FullFineTuning, "full fine-tuning") })
+        {
+            text.Method = tokens.Method = method;
+            Assert.Contains($"{name} {rate(text.EffectiveLearningRate)} and {rate(tokens.EffectiveLearningRate)}", rates);
+        }
     }
 
     [Fact]

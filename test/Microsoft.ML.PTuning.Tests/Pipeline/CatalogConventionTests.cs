@@ -60,11 +60,15 @@ public class CatalogConventionTests(TrainedModels models)
         var (textDefaults, tokenDefaults) = (Defaults(text), Defaults(tokens));
         Assert.Equal((16, 10, 3, 3e-3), textDefaults);
         Assert.Equal((64, 30, 5, 3e-2), tokenDefaults);
-        // Only prefix tuning's rate is the task's; the other methods keep theirs.
-        foreach (var (method, rate) in new[] { (TuningMethod.FullFineTuning, 2e-5), (TuningMethod.LinearProbe, 1e-3), (TuningMethod.PromptTuning, 1e-2) })
+        // The probe's and full fine-tuning's rates are the task's too (the converged profile's searches); prompt tuning
+        // and P-Tuning v1 keep theirs.
+        foreach (var (method, textRate, tokenRate) in new[]
+        {
+            (TuningMethod.LinearProbe, 1e-3, 1e-2), (TuningMethod.FullFineTuning, 2e-5, 2e-5), (TuningMethod.PromptTuning, 1e-2, 1e-2),
+        })
         {
             text.Method = tokens.Method = method;
-            Assert.Equal((rate, rate), (text.EffectiveLearningRate, tokens.EffectiveLearningRate));
+            Assert.Equal((textRate, tokenRate), (text.EffectiveLearningRate, tokens.EffectiveLearningRate));
         }
 
         var mlContext = new MLContext(seed: 1);
