@@ -295,7 +295,7 @@ public abstract class PrefixTuningOptions
     /// <summary>
     /// A learning rate must be finite and in (0, 1]: AdamW's step moves each weight by about the rate whatever the gradient,
     /// so 1 already changes every weight by about 1 per step, beyond any rate these methods use (P-Tuning v2: 5e-3 to
-    /// 3e-2, full fine-tuning about 2e-5); larger values only overflow.
+    /// 3e-2, full fine-tuning about 3e-5); larger values only overflow.
     /// </summary>
     private static void CheckRate(double rate, string optionName, string orNull)
     {

@@ -23,7 +23,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         public int? PrefixLength { get; init; }
 
         [CommandOption("-l|--learning-rate <RATE>")]
-        [Description("Peak learning rate (default: the method's and the task's; prefix tuning 3e-3 for text classification, 3e-2 for NER; linear probe 1e-3 and 1e-2; full fine-tuning 2e-5 and 2e-5; prompt tuning 1e-2; P-Tuning v1 1e-3).")]
+        [Description("Peak learning rate (default: the method's and the task's; prefix tuning 3e-3 for text classification, 3e-2 for NER; linear probe 1e-3 and 1e-2; full fine-tuning 3e-5 and 3e-5; prompt tuning 1e-2; P-Tuning v1 1e-3).")]
         public double? LearningRate { get; init; }
 
         /// <inheritdoc/>
