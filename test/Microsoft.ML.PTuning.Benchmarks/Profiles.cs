@@ -93,7 +93,7 @@ internal sealed record ConvergedProfile(string Name, QualityProfile Data, int Ba
     /// where 64 beat 16; a factor 8, where P-Tuning v2 reports the simple tasks saturating early and sequence labelling
     /// wanting long prefixes) on WNUT-17; Banking77's 64 and 128, 8 and 32, the other seeds, the projection, prompt tuning
     /// and the best prefix at Cls pooling are past the budget: at full data a converged run took 15–60 minutes on 2
-    /// cores, and the three searches on both sets alone overran the 6 hours the profile may take (about 13 hours).
+    /// cores, so the three searches on both sets alone overran the 6 hours the profile may take (the profile trained 12.9 hours).
     /// </summary>
     public static ConvergedProfile Full { get; } = new("full",
         new QualityProfile("full",

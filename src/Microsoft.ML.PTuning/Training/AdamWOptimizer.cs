@@ -79,7 +79,6 @@ internal sealed class AdamWOptimizer : IDisposable
     public void Step()
     {
         using var noGrad = torch.no_grad();
-        using var scope = torch.NewDisposeScope();
         int k = 0;
         foreach (var group in _groups)
         {
@@ -87,6 +86,9 @@ internal sealed class AdamWOptimizer : IDisposable
             foreach (var parameter in group.Parameters)
             {
                 var moments = _moments[k++];
+                // Each parameter's temporaries (its gradient's handle, the denominator) are freed before the next one's
+                // are made: under one scope for the whole step, full fine-tuning held a copy of every weight until its end.
+                using var scope = torch.NewDisposeScope();
                 Tensor? grad = parameter.grad;
                 if (grad is null)
                     continue;
@@ -98,7 +100,7 @@ internal sealed class AdamWOptimizer : IDisposable
                 parameter.mul_(decay);
                 moments.ExpAvg.mul_(Beta1Scalar).add_(grad, OneMinusBeta1);
                 moments.ExpAvgSq.mul_(Beta2Scalar).addcmul_(grad, grad, OneMinusBeta2);
-                Tensor denominator = moments.ExpAvgSq.sqrt().div(root2).add_(EpsilonScalar);
+                Tensor denominator = moments.ExpAvgSq.sqrt().div_(root2).add_(EpsilonScalar);
                 parameter.addcdiv_(moments.ExpAvg, denominator, stepSize);
             }
         }
